@@ -1,0 +1,111 @@
+import { ConfigError } from './errors.ts';
+
+export const DEFAULT_TOPIC_PREFIX = 'topic-account-management-events-';
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+/** Above this the function no longer fails fast: a stalled Redis would hold a batch close to the function timeout. */
+export const MAX_TIMEOUT_MS = 2000;
+const MIN_TIMEOUT_MS = 50;
+
+export interface SyncConfig {
+  /** `redis://` or `rediss://`; may carry `user:password@` (poll mode, or local), never in a template. */
+  readonly redisUrl: string;
+  readonly topicPrefix: string;
+  readonly redisAuthSecretArn: string | undefined;
+  readonly requireSubscriber: boolean;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  /** CloudWatch namespace of the metrics in the summary log line. */
+  readonly metricsNamespace: string;
+  /** Dimension value of those metrics: the Lambda function name, or `poller`. */
+  readonly functionName: string;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+
+/** Reads and validates the environment; every problem is reported in one error, each naming its variable. */
+export function loadConfig(env: Environment): SyncConfig {
+  const problems: string[] = [];
+
+  const redisUrl = env.REDIS_URL?.trim() ?? '';
+  if (redisUrl === '') {
+    problems.push('REDIS_URL is required (redis://host:6379 or rediss://host:6379 for TLS)');
+  } else if (!isRedisUrl(redisUrl)) {
+    // The value is not echoed: it may carry a password.
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL with a host');
+  }
+
+  const topicPrefix = env.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
+  if (topicPrefix.trim() === '' || /\s/.test(topicPrefix)) {
+    problems.push('TOPIC_PREFIX must be non-empty and contain no white space');
+  }
+
+  const redisAuthSecretArn = emptyToUndefined(env.REDIS_AUTH_SECRET_ARN);
+  if (redisAuthSecretArn !== undefined && !SECRET_ARN.test(redisAuthSecretArn)) {
+    problems.push('REDIS_AUTH_SECRET_ARN must be a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name)');
+  }
+
+  const requireSubscriber = parseBoolean('REQUIRE_SUBSCRIBER', env.REQUIRE_SUBSCRIBER, false, problems);
+  const connectTimeoutMs = parseTimeout('REDIS_CONNECT_TIMEOUT_MS', env.REDIS_CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, problems);
+  const commandTimeoutMs = parseTimeout('REDIS_COMMAND_TIMEOUT_MS', env.REDIS_COMMAND_TIMEOUT_MS, DEFAULT_COMMAND_TIMEOUT_MS, problems);
+
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return {
+    redisUrl,
+    topicPrefix,
+    redisAuthSecretArn,
+    requireSubscriber,
+    connectTimeoutMs,
+    commandTimeoutMs,
+    metricsNamespace: emptyToUndefined(env.METRICS_NAMESPACE) ?? 'AssetSync',
+    functionName: emptyToUndefined(env.AWS_LAMBDA_FUNCTION_NAME) ?? 'poller',
+  };
+}
+
+export function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** True when the URL carries a user name or password: such a URL must not go into a template or a log. */
+export function redisUrlHasCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
+  const value = emptyToUndefined(raw)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  problems.push(`${name} must be "true" or "false", got "${raw}"`);
+  return fallback;
+}
+
+function parseTimeout(name: string, raw: string | undefined, fallback: number, problems: string[]): number {
+  const value = emptyToUndefined(raw);
+  if (value === undefined) return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS) {
+    problems.push(`${name} must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got "${raw}"`);
+    return fallback;
+  }
+  return ms;
+}

@@ -1,0 +1,52 @@
+import middy from '@middy/core';
+import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { type ContainerOptions, createContainer } from './container.ts';
+import { createJsonLogger } from './log.ts';
+import { publishBatch, type RecordOutcome } from './publish-batch.ts';
+import { messageGroupOf } from './records.ts';
+import { reportBatch } from './report.ts';
+
+export type SettledRecord = PromiseSettledResult<string>;
+
+/** Builds the function with its own container state; the module's `handler` is the one Lambda runs. */
+export function createHandler(options: Partial<ContainerOptions> = {}) {
+  const logger = options.logger ?? createJsonLogger();
+  const container = createContainer({ ...options, env: options.env ?? process.env, logger });
+
+  const processBatch = async (event: SQSEvent, context: Context): Promise<SettledRecord[]> => {
+    const startedAt = Date.now();
+    const records = event.Records ?? [];
+    let outcomes: RecordOutcome[];
+    let metrics = { metricsNamespace: 'AssetSync', functionName: context.functionName ?? 'unknown' };
+    try {
+      const config = container.config();
+      metrics = config;
+      const publisher = await container.publisher();
+      outcomes = await publishBatch(records, {
+        publisher,
+        topicPrefix: config.topicPrefix,
+        requireSubscriber: config.requireSubscriber,
+        fallbackAccount: () => container.fallbackAccount(context.invokedFunctionArn),
+      });
+    } catch (error) {
+      // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
+      const reason = error instanceof Error ? error : new Error(String(error));
+      outcomes = records.map((record) => ({ record, group: messageGroupOf(record), event: undefined, error: reason }));
+    }
+    reportBatch(outcomes, startedAt, metrics, logger);
+    return outcomes.map((outcome): SettledRecord =>
+      outcome.error === undefined
+        ? { status: 'fulfilled', value: outcome.record.messageId }
+        : { status: 'rejected', reason: outcome.error },
+    );
+  };
+
+  const handler = middy<SQSEvent, SettledRecord[]>(processBatch).use(
+    // Failed records are already logged, one line each, without the raw error (which may carry a password).
+    sqsPartialBatchFailure({ logger: () => undefined }),
+  );
+  return Object.assign(handler, { close: container.close });
+}
+
+export const handler = createHandler();

@@ -1,0 +1,45 @@
+import type { SQSRecord } from 'aws-lambda';
+import { isAccountId } from './account.ts';
+import { InvalidBodyError } from './errors.ts';
+
+export type EventObject = Record<string, unknown>;
+
+export type ParsedBody = { ok: true; event: EventObject } | { ok: false; error: InvalidBodyError };
+
+/** The body must be a JSON object; it is published as it came, so parsing only validates and reads fields. */
+export function parseBody(body: string | undefined): ParsedBody {
+  if (body === undefined || body.trim() === '') {
+    return { ok: false, error: new InvalidBodyError('body is empty') };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, error: new InvalidBodyError(`body is not valid JSON: ${(error as Error).message}`) };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    return { ok: false, error: new InvalidBodyError(`body is ${kind}, not a JSON object`) };
+  }
+  return { ok: true, event: value as EventObject };
+}
+
+/**
+ * Records of a FIFO queue always carry a message group. A record without one (a standard queue in poll mode) is
+ * its own group: there is no order to keep.
+ */
+export function messageGroupOf(record: SQSRecord): string {
+  return record.attributes?.MessageGroupId ?? `(no group: ${record.messageId})`;
+}
+
+export function eventAccount(event: EventObject | undefined): string | undefined {
+  const account = event?.account;
+  return isAccountId(account) ? account : undefined;
+}
+
+/** Milliseconds since the event happened (its `time`), else since SQS received it. */
+export function eventAgeMs(record: SQSRecord, event: EventObject | undefined, now: number): number | undefined {
+  const time = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  const since = Number.isFinite(time) ? time : Number(record.attributes?.SentTimestamp);
+  return Number.isFinite(since) ? Math.max(0, now - since) : undefined;
+}

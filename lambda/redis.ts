@@ -1,0 +1,142 @@
+import { Redis } from 'ioredis';
+import { RedisPublishError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { GroupPublishResult, OrderedPublisher, OutgoingMessage } from './publish-batch.ts';
+
+/*
+ * ARGV = stopOnZeroReceivers ('1' | '0'), then channel, body pairs. Returns the receiver count of each PUBLISH that
+ * ran; when Redis refused one (an ACL NOPERM on its channel, say), its error text is the last element and nothing
+ * after it ran. Channels are ARGV, not KEYS: they are not keys, so the function's ACL user needs no key access.
+ */
+export const PUBLISH_IN_ORDER_LUA = `
+local stopOnZero = ARGV[1] == '1'
+local counts = {}
+for i = 2, #ARGV, 2 do
+  local reply = redis.pcall('PUBLISH', ARGV[i], ARGV[i + 1])
+  if type(reply) == 'table' and reply.err then
+    counts[#counts + 1] = reply.err
+    return counts
+  end
+  counts[#counts + 1] = reply
+  if stopOnZero and reply == 0 then
+    return counts
+  end
+end
+return counts
+`;
+
+export interface RedisCredentials {
+  readonly username?: string;
+  readonly password: string;
+}
+
+export interface RedisSettings {
+  readonly url: string;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  /** From the Redis secret; they take the place of any in the URL. */
+  readonly credentials?: RedisCredentials;
+}
+
+export interface RedisPublisher extends OrderedPublisher {
+  /** True once Redis rejected this client's credentials: the caller reads the secret again (rotation). */
+  readonly authFailed: boolean;
+  close(): Promise<void>;
+}
+
+type ScriptedRedis = Redis & { publishInOrder(...args: string[]): Promise<unknown[]> };
+
+const AUTH_ERROR = /^(WRONGPASS|NOAUTH)|invalid password|invalid username-password/i;
+const MAX_RECONNECT_DELAY_MS = 500;
+
+/**
+ * One client per container. It fails fast instead of waiting: no offline queue, bounded connect and command
+ * time, no command resent after a reconnect (a late PUBLISH could overtake a newer one). It never stops
+ * reconnecting, so the container recovers by itself once Redis is back.
+ */
+export function createRedisPublisher(settings: RedisSettings, logger: Logger): RedisPublisher {
+  const { connectTimeoutMs, commandTimeoutMs } = settings;
+  const redis = new Redis(settings.url, {
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    // A stalled socket (TCP open, no answer) is dropped and reconnected instead of carrying on behind a backlog.
+    socketTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, MAX_RECONNECT_DELAY_MS),
+    reconnectOnError: null,
+    ...(settings.credentials ?? {}),
+    scripts: { publishInOrder: { lua: PUBLISH_IN_ORDER_LUA, numberOfKeys: 0 } },
+  }) as ScriptedRedis;
+
+  let authFailed = false;
+  let lastError: string | undefined;
+  let reportedDown = false;
+  redis.on('error', (error: Error) => {
+    if (AUTH_ERROR.test(error.message)) authFailed = true;
+    lastError = `${error.name}: ${error.message}`;
+    // One line per outage, not one per reconnect attempt.
+    if (!reportedDown) logger.error('redis connection error', { error });
+    reportedDown = true;
+  });
+  redis.on('ready', () => {
+    if (reportedDown) logger.info('redis connection restored');
+    reportedDown = false;
+    lastError = undefined;
+  });
+
+  const ready = (): Promise<void> => {
+    if (redis.status === 'ready') return Promise.resolve();
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    const waitMs = connectTimeoutMs + commandTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        const cause = lastError === undefined ? '' : ` (${lastError})`;
+        reject(new RedisPublishError(`Redis not ready within ${waitMs} ms${cause}`));
+      }, waitMs);
+      redis.once('ready', onReady);
+    });
+  };
+
+  return {
+    get authFailed() {
+      return authFailed;
+    },
+    async publishInOrder(messages: readonly OutgoingMessage[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult> {
+      await ready();
+      const args = [stopOnZeroReceivers ? '1' : '0'];
+      for (const { channel, body } of messages) args.push(channel, body);
+      let reply: unknown[];
+      try {
+        reply = await redis.publishInOrder(...args);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (AUTH_ERROR.test(message)) authFailed = true;
+        throw new RedisPublishError(message);
+      }
+      return parseReply(reply);
+    },
+    async close() {
+      redis.disconnect(false);
+    },
+  };
+}
+
+function parseReply(reply: unknown[]): GroupPublishResult {
+  const receivers: number[] = [];
+  for (const item of reply) {
+    if (typeof item === 'number') {
+      receivers.push(item);
+    } else {
+      return { receivers, error: new RedisPublishError(`Redis refused PUBLISH: ${String(item)}`) };
+    }
+  }
+  return { receivers };
+}

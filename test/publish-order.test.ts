@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createHandler } from '../lambda/handler.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { captureLogs } from './helpers/log-capture.ts';
+import {
+  ACCOUNT,
+  CHANNEL,
+  FUNCTION_ACCOUNT,
+  lambdaContext,
+  sampleEvents,
+  sqsEvent,
+  sqsRecord,
+  stateChange,
+  tagChange,
+} from './helpers/records.ts';
+import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { subscribe } from './helpers/subscriber.ts';
+
+describe('publishing a batch', () => {
+  const track = closeAfterEach();
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  it('publishes real event shapes byte for byte, in order within each of two interleaved groups', async () => {
+    // Prepare
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const samples = sampleEvents();
+    const bodies = samples.map((event, index) =>
+      // Keep the shipped events' bytes except for white space that JSON.stringify would not produce.
+      index % 3 === 0 ? JSON.stringify(event, null, 2) : JSON.stringify(event),
+    );
+    const records = bodies.slice(0, 10).map((body, index) =>
+      sqsRecord({ body, group: JSON.parse(body).source === 'aws.tag' ? 'management-events-tags' : 'ec2-instances-events', messageId: `m${index}` }),
+    );
+
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+    await subscriber.waitFor(10);
+
+    // Assess
+    assert.deepEqual(response, { batchItemFailures: [] });
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message).sort(),
+      bodies.slice(0, 10).sort(),
+      'every body arrives byte for byte',
+    );
+    for (const group of ['ec2-instances-events', 'management-events-tags']) {
+      const sent = records.filter((record) => record.attributes.MessageGroupId === group).map((record) => record.body);
+      const got = subscriber.received.map((item) => item.message).filter((message) => sent.includes(message));
+      assert.deepEqual(got, sent, `order within ${group}`);
+    }
+    assert.ok(subscriber.received.every((item) => item.channel === CHANNEL));
+    const summary = logs.withMessage('batch processed')[0];
+    assert.equal(summary?.published, 10);
+    assert.equal(summary?.groups, 2);
+  });
+
+  it('uses the account in the function ARN when the event carries none', async () => {
+    const fallbackChannel = `topic-account-management-events-${FUNCTION_ACCOUNT}`;
+    const subscriber = track(await subscribe(redis.url, fallbackChannel, CHANNEL));
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: captureLogs().logger }));
+    const withoutAccount = stateChange('i-0000000000000000a', 'running', null);
+    const notAnAccount = JSON.stringify({ ...JSON.parse(stateChange('i-0000000000000000b', 'running')), account: 12345 });
+
+    const response = await handler(
+      sqsEvent([sqsRecord({ body: withoutAccount }), sqsRecord({ body: notAnAccount })]),
+      lambdaContext(FUNCTION_ACCOUNT),
+    );
+    await subscriber.waitFor(2);
+
+    assert.deepEqual(response, { batchItemFailures: [] });
+    assert.deepEqual(
+      subscriber.received.map((item) => item.channel),
+      [fallbackChannel, fallbackChannel],
+    );
+  });
+
+  it('asks STS once per container when neither the event nor the ARN names an account', async () => {
+    const sts = mockClient(STSClient);
+    track({ close: () => sts.restore() });
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '555555555555' });
+    const channel = 'topic-account-management-events-555555555555';
+    const subscriber = track(await subscribe(redis.url, channel));
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: captureLogs().logger }));
+    const batch = () => sqsEvent([1, 2, 3].map((n) => sqsRecord({ body: stateChange(`i-${n}`, 'running', null) })));
+
+    await handler(batch(), lambdaContext(null));
+    await handler(batch(), lambdaContext(null));
+    await subscriber.waitFor(6);
+
+    assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 1);
+    assert.ok(subscriber.received.every((item) => item.channel === channel));
+  });
+
+  it('fails the records that need STS when it cannot answer, and publishes those with an account', async () => {
+    const sts = mockClient(STSClient);
+    track({ close: () => sts.restore() });
+    sts.on(GetCallerIdentityCommand).rejects(new Error('connect ETIMEDOUT sts.us-east-1.amazonaws.com'));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const noAccount = sqsRecord({ body: stateChange('i-1', 'running', null), group: 'a' });
+    const withAccount = sqsRecord({ body: stateChange('i-2', 'running'), group: 'b' });
+
+    const response = await handler(sqsEvent([noAccount, withAccount]), lambdaContext(null));
+
+    assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: noAccount.messageId }] });
+    const failed = logs.withMessage('record failed')[0];
+    assert.equal((failed?.error as { name: string }).name, 'AccountUnavailableError');
+  });
+
+  it('publishes to TOPIC_PREFIX followed by the account', async () => {
+    const channel = `inventory.aws.${ACCOUNT}`;
+    const subscriber = track(await subscribe(redis.url, channel));
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url, TOPIC_PREFIX: 'inventory.aws.' }, logger: captureLogs().logger }));
+    const body = tagChange(`arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/vpc-1`, ['Name'], { Name: 'prod' });
+
+    await handler(sqsEvent([sqsRecord({ body, group: 'management-events-tags' })]), lambdaContext());
+    await subscriber.waitFor(1);
+
+    assert.deepEqual(subscriber.received, [{ channel, message: body }]);
+  });
+
+  it('logs one line per record with the fields an operator searches by, and a summary', async () => {
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const record = sqsRecord({ body: stateChange('i-0abc', 'stopped'), messageId: 'logged-1', receiveCount: 2 });
+
+    await handler(sqsEvent([record]), lambdaContext());
+
+    const line = logs.withMessage('published')[0];
+    assert.equal(line?.messageId, 'logged-1');
+    assert.equal(line?.group, 'ec2-instances-events');
+    assert.equal(line?.sequenceNumber, record.attributes.SequenceNumber);
+    assert.equal(line?.receiveCount, 2);
+    assert.equal(line?.source, 'aws.ec2');
+    assert.equal(line?.detailType, 'EC2 Instance State-change Notification');
+    assert.deepEqual(line?.resources, [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0abc`]);
+    assert.equal(line?.account, ACCOUNT);
+    assert.equal(line?.channel, CHANNEL);
+    assert.equal(line?.receivers, 1);
+    assert.equal(line?.outcome, 'published');
+    const summary = logs.withMessage('batch processed')[0];
+    assert.equal(summary?.records, 1);
+    assert.equal(summary?.failed, 0);
+    assert.equal(typeof summary?.durationMs, 'number');
+    assert.equal(typeof summary?.oldestEventAgeMs, 'number');
+  });
+});
