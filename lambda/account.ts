@@ -37,7 +37,9 @@ export function createFallbackAccount(lookup: () => Promise<string> = accountFro
     if (fromSts === undefined) {
       fromSts = lookup().catch((error: unknown) => {
         fromSts = undefined;
-        throw new AccountUnavailableError(`the event has no account and STS GetCallerIdentity failed: ${String((error as Error)?.message ?? error)}`);
+        throw new AccountUnavailableError(
+          `the event has no account and STS GetCallerIdentity failed: ${String((error as Error)?.message ?? error)}`,
+        );
       });
     }
     return fromSts;

@@ -44,12 +44,24 @@ export function loadConfig(env: Environment): SyncConfig {
 
   const redisAuthSecretArn = emptyToUndefined(env.REDIS_AUTH_SECRET_ARN);
   if (redisAuthSecretArn !== undefined && !SECRET_ARN.test(redisAuthSecretArn)) {
-    problems.push('REDIS_AUTH_SECRET_ARN must be a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name)');
+    problems.push(
+      'REDIS_AUTH_SECRET_ARN must be a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name)',
+    );
   }
 
   const requireSubscriber = parseBoolean('REQUIRE_SUBSCRIBER', env.REQUIRE_SUBSCRIBER, false, problems);
-  const connectTimeoutMs = parseTimeout('REDIS_CONNECT_TIMEOUT_MS', env.REDIS_CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, problems);
-  const commandTimeoutMs = parseTimeout('REDIS_COMMAND_TIMEOUT_MS', env.REDIS_COMMAND_TIMEOUT_MS, DEFAULT_COMMAND_TIMEOUT_MS, problems);
+  const connectTimeoutMs = parseTimeout(
+    'REDIS_CONNECT_TIMEOUT_MS',
+    env.REDIS_CONNECT_TIMEOUT_MS,
+    DEFAULT_CONNECT_TIMEOUT_MS,
+    problems,
+  );
+  const commandTimeoutMs = parseTimeout(
+    'REDIS_COMMAND_TIMEOUT_MS',
+    env.REDIS_COMMAND_TIMEOUT_MS,
+    DEFAULT_COMMAND_TIMEOUT_MS,
+    problems,
+  );
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

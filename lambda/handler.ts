@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
 import { publishBatch, type RecordOutcome } from './publish-batch.ts';
@@ -8,9 +8,10 @@ import { messageGroupOf } from './records.ts';
 import { reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
+export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
 
 /** Builds the function with its own container state; the module's `handler` is the one Lambda runs. */
-export function createHandler(options: Partial<ContainerOptions> = {}) {
+export function createHandler(options: Partial<ContainerOptions> = {}): SyncHandler {
   const logger = options.logger ?? createJsonLogger();
   const container = createContainer({ ...options, env: options.env ?? process.env, logger });
 
@@ -35,18 +36,20 @@ export function createHandler(options: Partial<ContainerOptions> = {}) {
       outcomes = records.map((record) => ({ record, group: messageGroupOf(record), event: undefined, error: reason }));
     }
     reportBatch(outcomes, startedAt, metrics, logger);
-    return outcomes.map((outcome): SettledRecord =>
-      outcome.error === undefined
-        ? { status: 'fulfilled', value: outcome.record.messageId }
-        : { status: 'rejected', reason: outcome.error },
+    return outcomes.map(
+      (outcome): SettledRecord =>
+        outcome.error === undefined
+          ? { status: 'fulfilled', value: outcome.record.messageId }
+          : { status: 'rejected', reason: outcome.error },
     );
   };
 
-  const handler = middy<SQSEvent, SettledRecord[]>(processBatch).use(
+  const wrapped = middy<SQSEvent, SettledRecord[]>(processBatch).use(
     // Failed records are already logged, one line each, without the raw error (which may carry a password).
     sqsPartialBatchFailure({ logger: () => undefined }),
   );
-  return Object.assign(handler, { close: container.close });
+  // The middleware turns the settled results into the `{ batchItemFailures }` that Lambda reads.
+  return Object.assign(wrapped as unknown as SyncHandler, { close: container.close });
 }
 
 export const handler = createHandler();

@@ -73,17 +73,25 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
 
   let authFailed = false;
   let lastError: string | undefined;
-  let reportedDown = false;
+  // One line when the connection drops or fails and one when it is back, not one per reconnect attempt.
+  let down = false;
+  let errorLogged = false;
+  let closing = false;
   redis.on('error', (error: Error) => {
     if (AUTH_ERROR.test(error.message)) authFailed = true;
     lastError = `${error.name}: ${error.message}`;
-    // One line per outage, not one per reconnect attempt.
-    if (!reportedDown) logger.error('redis connection error', { error });
-    reportedDown = true;
+    if (!errorLogged) logger.error('redis connection error', { error });
+    errorLogged = true;
+    down = true;
+  });
+  redis.on('close', () => {
+    if (!down && !closing) logger.warn('redis connection lost', {});
+    down = true;
   });
   redis.on('ready', () => {
-    if (reportedDown) logger.info('redis connection restored');
-    reportedDown = false;
+    if (down) logger.info('redis connection restored');
+    down = false;
+    errorLogged = false;
     lastError = undefined;
   });
 
@@ -92,16 +100,24 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     if (redis.status === 'wait') redis.connect().catch(() => undefined);
     const waitMs = connectTimeoutMs + commandTimeoutMs;
     return new Promise((resolve, reject) => {
-      const onReady = () => {
+      const settle = (error?: Error) => {
         clearTimeout(timer);
-        resolve();
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = () => settle();
+      // Wrong credentials will not fix themselves within this invocation: fail now, rotate on the next one.
+      const onError = (error: Error) => {
+        if (AUTH_ERROR.test(error.message)) settle(new RedisPublishError(`Redis rejected the credentials: ${error.message}`));
       };
       const timer = setTimeout(() => {
-        redis.off('ready', onReady);
         const cause = lastError === undefined ? '' : ` (${lastError})`;
-        reject(new RedisPublishError(`Redis not ready within ${waitMs} ms${cause}`));
+        settle(new RedisPublishError(`Redis not ready within ${waitMs} ms${cause}`));
       }, waitMs);
-      redis.once('ready', onReady);
+      redis.on('ready', onReady);
+      redis.on('error', onError);
     });
   };
 
@@ -124,6 +140,7 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
       return parseReply(reply);
     },
     async close() {
+      closing = true;
       redis.disconnect(false);
     },
   };

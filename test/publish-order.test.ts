@@ -4,7 +4,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
-import { captureLogs } from './helpers/log-capture.ts';
+import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import {
   ACCOUNT,
   CHANNEL,
@@ -40,7 +40,11 @@ describe('publishing a batch', () => {
       index % 3 === 0 ? JSON.stringify(event, null, 2) : JSON.stringify(event),
     );
     const records = bodies.slice(0, 10).map((body, index) =>
-      sqsRecord({ body, group: JSON.parse(body).source === 'aws.tag' ? 'management-events-tags' : 'ec2-instances-events', messageId: `m${index}` }),
+      sqsRecord({
+        body,
+        group: JSON.parse(body).source === 'aws.tag' ? 'management-events-tags' : 'ec2-instances-events',
+        messageId: `m${index}`,
+      }),
     );
 
     // Act
@@ -115,13 +119,15 @@ describe('publishing a batch', () => {
 
     assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: noAccount.messageId }] });
     const failed = logs.withMessage('record failed')[0];
-    assert.equal((failed?.error as { name: string }).name, 'AccountUnavailableError');
+    assert.equal(errorOf(failed).name, 'AccountUnavailableError');
   });
 
   it('publishes to TOPIC_PREFIX followed by the account', async () => {
     const channel = `inventory.aws.${ACCOUNT}`;
     const subscriber = track(await subscribe(redis.url, channel));
-    const handler = track(createHandler({ env: { REDIS_URL: redis.url, TOPIC_PREFIX: 'inventory.aws.' }, logger: captureLogs().logger }));
+    const handler = track(
+      createHandler({ env: { REDIS_URL: redis.url, TOPIC_PREFIX: 'inventory.aws.' }, logger: captureLogs().logger }),
+    );
     const body = tagChange(`arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/vpc-1`, ['Name'], { Name: 'prod' });
 
     await handler(sqsEvent([sqsRecord({ body, group: 'management-events-tags' })]), lambdaContext());
@@ -133,7 +139,7 @@ describe('publishing a batch', () => {
   it('logs one line per record with the fields an operator searches by, and a summary', async () => {
     const logs = captureLogs();
     const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
-    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    track(await subscribe(redis.url, CHANNEL));
     const record = sqsRecord({ body: stateChange('i-0abc', 'stopped'), messageId: 'logged-1', receiveCount: 2 });
 
     await handler(sqsEvent([record]), lambdaContext());

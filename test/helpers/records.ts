@@ -48,8 +48,7 @@ export function lambdaContext(account: string | null = FUNCTION_ACCOUNT): Contex
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'management-events-sync',
     functionVersion: '$LATEST',
-    invokedFunctionArn:
-      account === null ? '' : `arn:aws:lambda:us-east-1:${account}:function:management-events-sync`,
+    invokedFunctionArn: account === null ? '' : `arn:aws:lambda:us-east-1:${account}:function:management-events-sync`,
     memoryLimitInMB: '256',
     awsRequestId: 'request-1',
     logGroupName: '/aws/lambda/management-events-sync',

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../lambda/config.ts';
+import { createHandler } from '../lambda/handler.ts';
+import { captureLogs, errorOf } from './helpers/log-capture.ts';
+import { lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
+
+describe('configuration from the environment', () => {
+  it('applies the defaults', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://cache.example.internal:6379' });
+    assert.equal(config.topicPrefix, 'topic-account-management-events-');
+    assert.equal(config.requireSubscriber, false);
+    assert.ok(config.connectTimeoutMs <= 2000 && config.commandTimeoutMs <= 2000);
+    assert.equal(config.redisAuthSecretArn, undefined);
+  });
+
+  it('reports every problem at once, each naming its variable', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          REDIS_URL: 'http://cache:6379',
+          REQUIRE_SUBSCRIBER: 'yes',
+          REDIS_COMMAND_TIMEOUT_MS: '5000',
+          REDIS_CONNECT_TIMEOUT_MS: 'soon',
+          REDIS_AUTH_SECRET_ARN: 'redis-password',
+        }),
+      (error: Error) => {
+        assert.equal(error.name, 'ConfigError');
+        for (const name of [
+          'REDIS_URL',
+          'REQUIRE_SUBSCRIBER',
+          'REDIS_COMMAND_TIMEOUT_MS',
+          'REDIS_CONNECT_TIMEOUT_MS',
+          'REDIS_AUTH_SECRET_ARN',
+        ]) {
+          assert.match(error.message, new RegExp(name));
+        }
+        return true;
+      },
+    );
+  });
+
+  it('requires REDIS_URL', () => {
+    assert.throws(() => loadConfig({}), /REDIS_URL is required/);
+  });
+
+  it('never echoes a REDIS_URL, which may carry a password', () => {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'tcp://user:hunter2@cache:6379' }),
+      (error: Error) => !error.message.includes('hunter2'),
+    );
+  });
+
+  it('fails every record, logged with the reason, when the environment is invalid', async () => {
+    const logs = captureLogs();
+    const handler = createHandler({ env: { REDIS_URL: 'memcached://x' }, logger: logs.logger });
+    const event = sqsEvent([
+      sqsRecord({ body: stateChange('i-1', 'running') }),
+      sqsRecord({ body: stateChange('i-1', 'stopped') }),
+    ]);
+
+    const response = await handler(event, lambdaContext());
+
+    assert.deepEqual(
+      response.batchItemFailures.map((f: { itemIdentifier: string }) => f.itemIdentifier),
+      event.Records.map((r) => r.messageId),
+    );
+    const failed = logs.withMessage('record failed');
+    assert.equal(failed.length, 2);
+    assert.equal(errorOf(failed[0]).name, 'ConfigError');
+    await handler.close();
+  });
+});
+
+describe('the summary line', () => {
+  it('carries the metrics in CloudWatch embedded metric format', async () => {
+    const logs = captureLogs();
+    const handler = createHandler({
+      env: { REDIS_URL: 'memcached://x', AWS_LAMBDA_FUNCTION_NAME: 'sync-fn' },
+      logger: logs.logger,
+    });
+    await handler(sqsEvent([sqsRecord({ body: '[]' })]), lambdaContext());
+
+    const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
+    const emf = summary._aws as {
+      Timestamp: number;
+      CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+    };
+    const directive = emf.CloudWatchMetrics[0];
+    assert.equal(typeof emf.Timestamp, 'number');
+    assert.deepEqual(directive?.Dimensions, [['FunctionName']]);
+    for (const metric of directive?.Metrics ?? []) assert.equal(typeof summary[metric.Name], 'number', metric.Name);
+    assert.deepEqual(directive?.Metrics.map((m) => m.Name).slice(0, 3), [
+      'RecordsPublished',
+      'RecordsFailed',
+      'ZeroReceiverPublishes',
+    ]);
+    assert.equal(summary.RecordsFailed, 1);
+    await handler.close();
+  });
+});
