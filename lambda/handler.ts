@@ -44,7 +44,8 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     );
   };
 
-  const wrapped = middy<SQSEvent, SettledRecord[]>(processBatch).use(
+  // No early-timeout timer: Redis time is bounded by the client's own timeouts, far inside the function timeout.
+  const wrapped = middy<SQSEvent, SettledRecord[]>(processBatch, { timeoutEarlyInMillis: 0 }).use(
     // Failed records are already logged, one line each, without the raw error (which may carry a password).
     sqsPartialBatchFailure({ logger: () => undefined }),
   );

@@ -20,9 +20,19 @@ const stdoutSink: LineSink = (line) => {
 };
 
 export function createJsonLogger(sink: LineSink = stdoutSink, base: LogFields = {}): Logger {
-  const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
-    const entry: LogFields = { timestamp: new Date().toISOString(), level, message, ...base, ...fields };
-    if (entry.error !== undefined && !isDescribed(entry.error)) entry.error = describeError(entry.error);
+  // A batch logs a line per record within the same millisecond or two: format the time once per millisecond.
+  let stampedAt = 0;
+  let stamp = '';
+  const write = (level: LogLevel, message: string, fields?: LogFields) => {
+    const now = Date.now();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    const entry: LogFields = Object.assign({ timestamp: stamp, level, message }, base, fields);
+    if (entry.error instanceof Error || (entry.error !== undefined && typeof entry.error !== 'object')) {
+      entry.error = describeError(entry.error);
+    }
     sink(JSON.stringify(entry));
   };
   return {
@@ -30,13 +40,4 @@ export function createJsonLogger(sink: LineSink = stdoutSink, base: LogFields = 
     warn: (message, fields) => write('WARN', message, fields),
     error: (message, fields) => write('ERROR', message, fields),
   };
-}
-
-function isDescribed(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !(value instanceof Error) &&
-    Object.keys(value).every((key) => key === 'name' || key === 'message')
-  );
 }

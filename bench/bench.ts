@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createHandler } from '../lambda/handler.ts';
+import { createJsonLogger } from '../lambda/log.ts';
+import { lambdaContext, sqsEvent, sqsRecord, stateChange, tagChange } from '../test/helpers/records.ts';
+import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { startTcpProxy } from '../test/helpers/tcp-proxy.ts';
+import { bundleFunction } from './bundle.ts';
+
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 2000);
+const PROXY_DELAY_MS = 10;
+
+function makeBatches(count: number, groups: number) {
+  return Array.from({ length: count }, (_, b) =>
+    sqsEvent(
+      Array.from({ length: 10 }, (_, i) =>
+        sqsRecord({
+          body:
+            i % 2 === 0
+              ? stateChange(`i-${b}-${i}`, 'running')
+              : tagChange(`arn:aws:ec2:us-east-1:123456789012:vpc/vpc-${b}`, ['Name'], { Name: `n${i}` }),
+          group: `group-${i % groups}`,
+        }),
+      ),
+    ),
+  );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function throughput(url: string) {
+  const batches = makeBatches(BATCHES, 2);
+  // Logs are formatted as in production, then discarded: the bench measures the function, not the terminal.
+  const handler = createHandler({ env: { REDIS_URL: url }, logger: createJsonLogger(() => undefined) });
+  const context = lambdaContext();
+  await handler(batches[0] ?? sqsEvent([]), context);
+  const raw = new Redis(url);
+  const channel = 'topic-account-management-events-123456789012';
+
+  const rounds: { handler: number; raw: number }[] = [];
+  for (let round = 0; round < 3; round++) {
+    let started = performance.now();
+    for (const batch of batches) await handler(batch, context);
+    const handlerMs = performance.now() - started;
+    started = performance.now();
+    for (const batch of batches) {
+      const pipeline = raw.pipeline();
+      for (const record of batch.Records) pipeline.publish(channel, record.body);
+      await pipeline.exec();
+    }
+    rounds.push({ handler: performance.now() - started > 0 ? handlerMs : handlerMs, raw: performance.now() - started });
+  }
+  await handler.close();
+  raw.disconnect();
+  const records = BATCHES * 10;
+  const handlerRate = records / (median(rounds.map((r) => r.handler)) / 1000);
+  const rawRate = records / (median(rounds.map((r) => r.raw)) / 1000);
+  return { handlerRate, rawRate, ratio: handlerRate / rawRate };
+}
+
+async function roundTrips(port: number, groups: number) {
+  const proxy = await startTcpProxy(port);
+  proxy.delayMs = PROXY_DELAY_MS;
+  const handler = createHandler({
+    env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` },
+    logger: createJsonLogger(() => undefined),
+  });
+  const batches = makeBatches(30, groups);
+  await handler(batches[0] ?? sqsEvent([]), lambdaContext());
+  proxy.resetTurns();
+  const started = performance.now();
+  for (const batch of batches.slice(1)) await handler(batch, lambdaContext());
+  const perBatchMs = (performance.now() - started) / (batches.length - 1);
+  const turns = proxy.turns / (batches.length - 1);
+  await handler.close();
+  await proxy.close();
+  // Each round trip crosses the proxy twice.
+  return { turns, byLatency: perBatchMs / (2 * PROXY_DELAY_MS) };
+}
+
+function loadTimes(bundle: string) {
+  const node = process.execPath;
+  const run = (args: string[]) => {
+    const started = performance.now();
+    const result = spawnSync(node, args, { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '--enable-source-maps' } });
+    if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${result.status}`);
+    return performance.now() - started;
+  };
+  const bare: number[] = [];
+  const loaded: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    bare.push(run(['--input-type=module', '-e', '']));
+    loaded.push(run(['--input-type=module', '-e', `await import(${JSON.stringify(bundle)})`]));
+  }
+  return { bare: median(bare), loaded: median(loaded) };
+}
+
+const redis = await startRedisServer();
+try {
+  const dir = mkdtempSync(join(tmpdir(), 'sync-bundle-'));
+  const bundle = join(dir, 'index.mjs');
+  await bundleFunction(bundle);
+  const bundleKb = statSync(bundle).size / 1024;
+  const load = loadTimes(bundle);
+  const rate = await throughput(redis.url);
+  const one = await roundTrips(redis.port, 1);
+  const two = await roundTrips(redis.port, 2);
+  rmSync(dir, { recursive: true, force: true });
+
+  const rows: [string, string, string, boolean][] = [
+    ['records/s through the handler', rate.handlerRate.toFixed(0), '', true],
+    ['records/s raw pipelined PUBLISH (baseline)', rate.rawRate.toFixed(0), '', true],
+    ['handler / raw pipelined PUBLISH', rate.ratio.toFixed(2), '>= 0.70', rate.ratio >= 0.7],
+    ['round trips per batch, 1 group (proxy turns)', one.turns.toFixed(2), '<= 1.3', one.turns <= 1.3],
+    ['round trips per batch, 1 group (by latency)', one.byLatency.toFixed(2), '<= 1.3', one.byLatency <= 1.3],
+    ['round trips per batch, 2 groups (proxy turns)', two.turns.toFixed(2), '<= 1.3', two.turns <= 1.3],
+    ['round trips per batch, 2 groups (by latency)', two.byLatency.toFixed(2), '<= 1.3', two.byLatency <= 1.3],
+    ['bundle size (KB)', bundleKb.toFixed(0), '<= 400', bundleKb <= 400],
+    ['bundle load beyond bare node start (ms)', (load.loaded - load.bare).toFixed(1), '<= 60', load.loaded - load.bare <= 60],
+  ];
+  const width = Math.max(...rows.map((row) => row[0].length));
+  console.log(`\n${'measure'.padEnd(width)}  ${'value'.padStart(9)}  ${'goal'.padEnd(8)}  met`);
+  for (const [name, value, goal, met] of rows) {
+    console.log(`${name.padEnd(width)}  ${value.padStart(9)}  ${goal.padEnd(8)}  ${goal === '' ? '' : met ? 'yes' : 'NO'}`);
+  }
+  console.log(
+    `\n${BATCHES} batches of 10 records, median of 3 rounds; proxy adds ${PROXY_DELAY_MS} ms each way; ${process.version}`,
+  );
+  if (rows.some(([, , goal, met]) => goal !== '' && !met)) process.exitCode = 1;
+} finally {
+  await redis.stop();
+}
