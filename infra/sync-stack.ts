@@ -1,0 +1,355 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { METRIC_NAMES } from '../lambda/report.ts';
+import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
+import type { StackSettings } from './config.ts';
+import { deadLetterQueueName, queueName, RULES } from './rules.ts';
+
+export const METRICS_NAMESPACE = 'AssetSync';
+const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
+
+export interface SyncStackProps extends StackProps {
+  readonly settings: StackSettings;
+  /** The region this stack deploys to. */
+  readonly region: string;
+}
+
+/** The seed's setup for one region: FIFO queue, the two rules, the sync function (or none, for the poller), alarms. */
+export class SyncStack extends Stack {
+  constructor(scope: Construct, id: string, props: SyncStackProps) {
+    super(scope, id, { ...props, env: { ...props.env, region: props.region } });
+    const { settings, region } = props;
+
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: deadLetterQueueName(region),
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new sqs.Queue(this, 'Queue', {
+      queueName: queueName(region),
+      fifo: true,
+      contentBasedDeduplication: true,
+      // SQS-managed keys: with a KMS key CDK drops the aws:SourceArn condition from the EventBridge grant.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's guidance: at least six times the function timeout, so a batch in flight is not handed out twice.
+      visibilityTimeout: Duration.seconds(6 * settings.functionTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+    // EventBridge needs a standard queue as a target's dead-letter queue.
+    const targetDeadLetterQueue = new sqs.Queue(this, 'TargetDeadLetterQueue', {
+      queueName: `management-events-${region}-target-dlq`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(targetDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
+    });
+
+    for (const rule of RULES) {
+      new events.Rule(this, `Rule-${rule.name}`, {
+        ruleName: rule.name,
+        description: rule.description,
+        eventPattern: { source: [...rule.eventPattern.source], detailType: [...rule.eventPattern['detail-type']] },
+        targets: [
+          new targets.SqsQueue(queue, {
+            messageGroupId: rule.messageGroupId,
+            deadLetterQueue: targetDeadLetterQueue,
+            retryAttempts: 185,
+            maxEventAge: Duration.hours(24),
+          }),
+        ],
+      });
+    }
+
+    const alarms: cloudwatch.Alarm[] = [
+      new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
+        alarmDescription: `Events gave up after ${settings.maxReceiveCount} receives and wait in ${deadLetterQueueName(region)}: see the dead-letter runbook in the README`,
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'TargetDeadLetterQueueAlarm', {
+        alarmDescription: 'EventBridge could not deliver events to the FIFO queue; they wait in the target dead-letter queue',
+        metric: targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'OldestMessageAlarm', {
+        alarmDescription: `An event has waited over ${settings.oldestMessageAlarmSeconds} s in ${queueName(region)}: the consumer is down or a group is blocked`,
+        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: settings.oldestMessageAlarmSeconds,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+
+    new CfnOutput(this, 'QueueUrl', { value: queue.queueUrl, description: 'The FIFO queue the rules feed' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: deadLetterQueue.queueUrl,
+      description: 'Events that failed maxReceiveCount times',
+    });
+    new CfnOutput(this, 'TargetDeadLetterQueueUrl', {
+      value: targetDeadLetterQueue.queueUrl,
+      description: 'Events EventBridge could not deliver to the queue',
+    });
+
+    if (settings.consumer === 'lambda') {
+      alarms.push(...this.addFunction(settings, region, queue));
+    } else {
+      new CfnOutput(this, 'PollerCommand', {
+        value: `npm start -- --queue-url ${queue.queueUrl} --region ${region}`,
+        description: 'Run the poller next to Redis (consumer=poller)',
+      });
+    }
+
+    if (settings.alarmEmail !== undefined) {
+      const topic = this.alarmTopic(settings.alarmEmail);
+      for (const alarm of alarms) {
+        alarm.addAlarmAction(new cwActions.SnsAction(topic));
+        alarm.addOkAction(new cwActions.SnsAction(topic));
+      }
+    }
+  }
+
+  private addFunction(settings: StackSettings, region: string, queue: sqs.Queue): cloudwatch.Alarm[] {
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+      logGroupName: `/aws/lambda/management-events-sync-${region}`,
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Its own role: write to its own log group, read its own queue, read the Redis secret; nothing else.
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'management-events sync function',
+    });
+    logGroup.grantWrite(role);
+
+    let vpcProps: Pick<nodejs.NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    if (settings.vpc !== undefined) {
+      const placement = settings.vpc;
+      const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: placement.vpcId,
+        availabilityZones: placement.subnetIds.map((_, i) => `${region}${'abcdef'[i % 6]}`),
+      });
+      const subnets = placement.subnetIds.map((id) => ec2.Subnet.fromSubnetId(this, `Subnet-${id}`, id));
+      const securityGroups =
+        placement.securityGroupIds.length > 0
+          ? placement.securityGroupIds.map((id) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup-${id}`, id))
+          : [
+              new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+                vpc,
+                description: 'management-events sync function',
+                allowAllOutbound: true,
+              }),
+            ];
+      vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups };
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: 'AWSLambdaVPCAccessExecutionRole: the ENI permissions Lambda needs to run in the given VPC (AWS-maintained).',
+      });
+      if (placement.createVpcEndpoints) {
+        const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+          vpc,
+          description: 'HTTPS from the sync function to the Secrets Manager and STS endpoints',
+          allowAllOutbound: false,
+        });
+        for (const group of securityGroups)
+          endpointSecurityGroup.addIngressRule(ec2.Peer.securityGroupId(group.securityGroupId), ec2.Port.tcp(443));
+        for (const [name, service] of [
+          ['SecretsManagerEndpoint', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+          ['StsEndpoint', ec2.InterfaceVpcEndpointAwsService.STS],
+        ] as const) {
+          new ec2.InterfaceVpcEndpoint(this, name, {
+            vpc,
+            service,
+            subnets: { subnets },
+            securityGroups: [endpointSecurityGroup],
+            privateDnsEnabled: true,
+            // Only the function's security groups may connect (below), not the whole VPC.
+            open: false,
+          });
+        }
+      }
+    }
+
+    const environment: Record<string, string> = {
+      REDIS_URL: settings.redisUrl ?? '',
+      TOPIC_PREFIX: settings.topicPrefix,
+      REQUIRE_SUBSCRIBER: String(settings.requireSubscriber),
+      METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (settings.redisAuthSecretArn !== undefined) environment.REDIS_AUTH_SECRET_ARN = settings.redisAuthSecretArn;
+
+    const fn = new nodejs.NodejsFunction(this, 'SyncFunction', {
+      functionName: `management-events-sync-${region}`,
+      description: 'Publishes management events from the FIFO queue to Redis, in order per message group',
+      entry: FUNCTION_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: settings.memorySize,
+      timeout: Duration.seconds(settings.functionTimeoutSeconds),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment,
+      ...vpcProps,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: FUNCTION_BUNDLING.target,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourceMap,
+        externalModules: [...FUNCTION_BUNDLING.externalModules],
+        banner: FUNCTION_BUNDLING.banner,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        forceDockerBundling: false,
+      },
+    });
+
+    if (settings.redisAuthSecretArn !== undefined) {
+      secretsmanager.Secret.fromSecretCompleteArn(this, 'RedisSecret', settings.redisAuthSecretArn).grantRead(fn);
+    }
+    fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    const emf = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { FunctionName: fn.functionName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    const failedRecords = new cloudwatch.Alarm(this, 'FailedRecordsAlarm', {
+      alarmDescription:
+        'Records failed to publish (partial batch failures are not Lambda errors): see the failures-by-reason query',
+      metric: emf(METRIC_NAMES.failed),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const zeroReceivers = new cloudwatch.Alarm(this, 'ZeroReceiversAlarm', {
+      alarmDescription: 'Events were published to a channel nobody subscribes to: the inventory missed them',
+      metric: emf(METRIC_NAMES.zeroReceivers),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const errors = new cloudwatch.Alarm(this, 'FunctionErrorsAlarm', {
+      alarmDescription: 'The sync function itself failed (crash, timeout, out of memory)',
+      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const [name, queryString] of savedQueries()) {
+      new logs.QueryDefinition(this, `Query-${name}`, {
+        queryDefinitionName: `management-events-sync-${region}/${name}`,
+        queryString,
+        logGroups: [logGroup],
+      });
+    }
+
+    new CfnOutput(this, 'FunctionName', { value: fn.functionName });
+    new CfnOutput(this, 'LogGroupName', { value: logGroup.logGroupName });
+    new CfnOutput(this, 'TailCommand', {
+      value: `aws logs tail ${logGroup.logGroupName} --follow --format short --region ${region}`,
+      description: 'Follow what the function does',
+    });
+    return [failedRecords, zeroReceivers, errors];
+  }
+
+  private alarmTopic(email: string): sns.Topic {
+    // A customer-managed key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the management-events alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'management-events sync alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.addSubscription(new subscriptions.EmailSubscription(email));
+    return topic;
+  }
+}
+
+function savedQueries(): [string, logs.QueryString][] {
+  return [
+    [
+      'failures-by-reason',
+      new logs.QueryString({
+        filterStatements: ['outcome = "failed"'],
+        statsStatements: [
+          'count(*) as records, earliest(@timestamp) as first, latest(@timestamp) as last by error.name, error.message, group',
+        ],
+        sort: 'records desc',
+      }),
+    ],
+    [
+      'resource-history',
+      new logs.QueryString({
+        fields: ['@timestamp', 'detailType', 'outcome', 'group', 'messageId', 'receivers', 'error.message'],
+        // Replace the instance, VPC or subnet ID before running.
+        filterStatements: ['ispresent(outcome)', '@message like "i-0123456789abcdef0"'],
+        sort: '@timestamp asc',
+      }),
+    ],
+    [
+      'invocation-summaries',
+      new logs.QueryString({
+        filterStatements: ['message = "batch processed"'],
+        statsStatements: [
+          'sum(records) as records, sum(published) as published, sum(failed) as failed, sum(zeroReceivers) as zeroReceivers, max(oldestEventAgeMs) as oldestEventAgeMs, pct(durationMs, 99) as p99DurationMs by bin(5m)',
+        ],
+      }),
+    ],
+  ];
+}
