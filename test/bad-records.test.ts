@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange, tagChange } from './helpers/records.ts';
-import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 
 const BAD_BODIES: [string, string, RegExp][] = [
@@ -22,13 +22,7 @@ const INSTANCE = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-1`;
 
 describe('records that cannot be published', () => {
   const track = closeAfterEach();
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   for (const [kind, body, reason] of BAD_BODIES) {
     it(`fails a body that is ${kind}, logs why, and lets the other group through`, async () => {

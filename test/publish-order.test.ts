@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../lambda/handler.ts';
@@ -16,18 +16,12 @@ import {
   stateChange,
   tagChange,
 } from './helpers/records.ts';
-import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 
 describe('publishing a batch', () => {
   const track = closeAfterEach();
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   it('publishes real event shapes byte for byte, in order within each of two interleaved groups', async () => {
     // Prepare

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { freePort } from './helpers/free-port.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange, tagChange } from './helpers/records.ts';
-import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
 
@@ -36,13 +36,7 @@ async function timed<T>(work: Promise<T>): Promise<{ result: T; ms: number }> {
 
 describe('when Redis is unreachable, stalled or restarted', () => {
   const track = closeAfterEach();
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   it('fails every record promptly when nothing listens on the Redis port', async () => {
     const port = await freePort();

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
-import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 
 describe('nobody listening on the channel', () => {
   const track = closeAfterEach();
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   it('publishes with a warning and counts it when REQUIRE_SUBSCRIBER is off (the default)', async () => {
     const logs = captureLogs();

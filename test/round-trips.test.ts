@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 import { lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
-import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
 
 function batchOf(groups: number, size = 10) {
@@ -15,13 +15,7 @@ function batchOf(groups: number, size = 10) {
 
 describe('Redis round trips', () => {
   const track = closeAfterEach();
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   for (const groups of [1, 2, 10]) {
     it(`takes one round trip for a batch of 10 records in ${groups} group(s)`, async () => {

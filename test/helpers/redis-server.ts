@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.ts';
 
@@ -66,4 +67,29 @@ function acceptsConnections(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** A redis-server for the enclosing suite: started before its first test, stopped after its last. */
+export function useRedisServer(extraArgs: readonly string[] = []): RedisServer {
+  let server: RedisServer | undefined;
+  before(async () => {
+    server = await startRedisServer(extraArgs);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const current = (): RedisServer => {
+    if (server === undefined) throw new Error('the suite redis-server is started by before(): use it inside a test');
+    return server;
+  };
+  return {
+    get port() {
+      return current().port;
+    },
+    get url() {
+      return current().url;
+    },
+    stop: () => current().stop(),
+    start: () => current().start(),
+  };
 }
