@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
 import { Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { createJsonLogger } from '../lambda/log.ts';
@@ -10,7 +11,8 @@ import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { startTcpProxy } from '../test/helpers/tcp-proxy.ts';
 import { bundleFunction } from './bundle.ts';
 
-const BATCHES = Number(process.env.BENCH_BATCHES ?? 2000);
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 4000);
+const ROUNDS = 20;
 const PROXY_DELAY_MS = 10;
 
 function makeBatches(count: number, groups: number) {
@@ -39,29 +41,43 @@ async function throughput(url: string) {
   // Logs are formatted as in production, then discarded: the bench measures the function, not the terminal.
   const handler = createHandler({ env: { REDIS_URL: url }, logger: createJsonLogger(() => undefined) });
   const context = lambdaContext();
-  await handler(batches[0] ?? sqsEvent([]), context);
   const raw = new Redis(url);
   const channel = 'topic-account-management-events-123456789012';
-
-  const rounds: { handler: number; raw: number }[] = [];
-  for (let round = 0; round < 3; round++) {
-    let started = performance.now();
-    for (const batch of batches) await handler(batch, context);
-    const handlerMs = performance.now() - started;
-    started = performance.now();
-    for (const batch of batches) {
+  const runHandler = async (slice: readonly SQSEvent[]) => {
+    for (const batch of slice) await handler(batch, context);
+  };
+  const runRaw = async (slice: readonly SQSEvent[]) => {
+    for (const batch of slice) {
       const pipeline = raw.pipeline();
       for (const record of batch.Records) pipeline.publish(channel, record.body);
       await pipeline.exec();
     }
-    rounds.push({ handler: performance.now() - started > 0 ? handlerMs : handlerMs, raw: performance.now() - started });
+  };
+  const timed = async (work: Promise<void>) => {
+    const started = performance.now();
+    await work;
+    return performance.now() - started;
+  };
+  await runHandler(batches.slice(0, 200));
+  await runRaw(batches.slice(0, 200));
+
+  // Short alternating rounds: a noisy neighbour slows both sides of a round alike, and the median ratio ignores outliers.
+  const ratios: number[] = [];
+  let handlerMs = 0;
+  let rawMs = 0;
+  const roundSize = Math.max(1, Math.floor(BATCHES / ROUNDS));
+  for (let round = 0; round < ROUNDS; round++) {
+    const slice = batches.slice(round * roundSize, (round + 1) * roundSize);
+    const h = await timed(runHandler(slice));
+    const r = await timed(runRaw(slice));
+    handlerMs += h;
+    rawMs += r;
+    ratios.push(r / h);
   }
   await handler.close();
   raw.disconnect();
-  const records = BATCHES * 10;
-  const handlerRate = records / (median(rounds.map((r) => r.handler)) / 1000);
-  const rawRate = records / (median(rounds.map((r) => r.raw)) / 1000);
-  return { handlerRate, rawRate, ratio: handlerRate / rawRate };
+  const records = roundSize * ROUNDS * 10;
+  return { handlerRate: records / (handlerMs / 1000), rawRate: records / (rawMs / 1000), ratio: median(ratios) };
 }
 
 async function roundTrips(port: number, groups: number) {
@@ -116,7 +132,7 @@ try {
   const rows: [string, string, string, boolean][] = [
     ['records/s through the handler', rate.handlerRate.toFixed(0), '', true],
     ['records/s raw pipelined PUBLISH (baseline)', rate.rawRate.toFixed(0), '', true],
-    ['handler / raw pipelined PUBLISH', rate.ratio.toFixed(2), '>= 0.70', rate.ratio >= 0.7],
+    ['handler / raw pipelined PUBLISH (median of rounds)', rate.ratio.toFixed(2), '>= 0.70', rate.ratio >= 0.7],
     ['round trips per batch, 1 group (proxy turns)', one.turns.toFixed(2), '<= 1.3', one.turns <= 1.3],
     ['round trips per batch, 1 group (by latency)', one.byLatency.toFixed(2), '<= 1.3', one.byLatency <= 1.3],
     ['round trips per batch, 2 groups (proxy turns)', two.turns.toFixed(2), '<= 1.3', two.turns <= 1.3],

@@ -16,9 +16,12 @@ export interface GroupPublishResult {
   readonly error?: Error;
 }
 
-/** Publishes one message group's messages in order, in one round trip, stopping at the first refusal. */
+/**
+ * Publishes several message groups in one round trip: each group's messages in order, stopping that group at its
+ * first refusal (or, when asked, its first PUBLISH that reached nobody). One result per group, in order.
+ */
 export interface OrderedPublisher {
-  publishInOrder(messages: readonly OutgoingMessage[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult>;
+  publishGroups(groups: readonly (readonly OutgoingMessage[])[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult[]>;
 }
 
 export interface BatchOptions {
@@ -52,7 +55,8 @@ interface Pending {
 
 /**
  * Publishes a batch: one outcome per record, in the records' order. Within a message group a record is published
- * only if every earlier one of the group was; groups do not wait for each other.
+ * only if every earlier one of the group was; a failure in one group does not hold back the others. The whole
+ * batch is one Redis call, so one round trip.
  */
 export async function publishBatch(records: readonly SQSRecord[], options: BatchOptions): Promise<RecordOutcome[]> {
   const pending = await prepare(records, options);
@@ -64,13 +68,33 @@ export async function publishBatch(records: readonly SQSRecord[], options: Batch
     else members.push(item);
   }
 
+  // Each group sends the records before its first one that cannot be sent (bad body, no account).
+  const plans = [...groups].map(([group, members]) => {
+    const firstUnsendable = members.findIndex((item) => item.channel === undefined);
+    return { group, members, sendable: firstUnsendable === -1 ? members : members.slice(0, firstUnsendable) };
+  });
+  const toSend = plans.filter((plan) => plan.sendable.length > 0);
+  let results: readonly GroupPublishResult[] = [];
+  if (toSend.length > 0) {
+    try {
+      results = await options.publisher.publishGroups(
+        toSend.map((plan) => plan.sendable.map((item) => ({ channel: item.channel as string, body: item.record.body }))),
+        options.requireSubscriber,
+      );
+    } catch (error) {
+      const failure = { receivers: [], error: asPublishError(error) };
+      results = toSend.map(() => failure);
+    }
+  }
+
   const outcomes = new Array<RecordOutcome>(records.length);
-  // Every group's command is written before any reply is awaited: one round trip for the whole batch.
-  await Promise.all(
-    [...groups].map(async ([group, members]) => {
-      for (const outcome of await publishGroup(group, members, options)) outcomes[outcome.index] = outcome.value;
-    }),
-  );
+  for (const plan of plans) {
+    const sent = toSend.indexOf(plan);
+    const result = sent === -1 ? { receivers: [] } : (results[sent] ?? { receivers: [] });
+    for (const outcome of groupOutcomes(plan.group, plan.members, plan.sendable, result, options.requireSubscriber)) {
+      outcomes[outcome.index] = outcome.value;
+    }
+  }
   return outcomes;
 }
 
@@ -96,25 +120,13 @@ async function prepare(records: readonly SQSRecord[], options: BatchOptions): Pr
   );
 }
 
-async function publishGroup(
+function groupOutcomes(
   group: string,
   members: readonly Pending[],
-  options: BatchOptions,
-): Promise<{ index: number; value: RecordOutcome }[]> {
-  // Only the records before the first one that cannot be sent are sent.
-  const firstUnsendable = members.findIndex((item) => item.channel === undefined);
-  const sendable = firstUnsendable === -1 ? members : members.slice(0, firstUnsendable);
-
-  let result: GroupPublishResult = { receivers: [] };
-  if (sendable.length > 0) {
-    const messages = sendable.map((item) => ({ channel: item.channel as string, body: item.record.body }));
-    try {
-      result = await options.publisher.publishInOrder(messages, options.requireSubscriber);
-    } catch (error) {
-      result = { receivers: [], error: asPublishError(error) };
-    }
-  }
-
+  sendable: readonly Pending[],
+  result: GroupPublishResult,
+  requireSubscriber: boolean,
+): { index: number; value: RecordOutcome }[] {
   let blockedBy: string | undefined;
   return members.map((item) => {
     const base = { record: item.record, group, event: item.event, account: item.account, channel: item.channel };
@@ -128,7 +140,7 @@ async function publishGroup(
       error = item.error;
     } else if (receivers === undefined) {
       error = result.error ?? new RedisPublishError('Redis did not confirm the publish');
-    } else if (receivers === 0 && options.requireSubscriber) {
+    } else if (receivers === 0 && requireSubscriber) {
       error = new NoSubscriberError(`no subscriber on ${item.channel} and REQUIRE_SUBSCRIBER is on`);
     }
     if (error !== undefined) blockedBy ??= item.record.messageId;

@@ -4,25 +4,34 @@ import type { Logger } from './log.ts';
 import type { GroupPublishResult, OrderedPublisher, OutgoingMessage } from './publish-batch.ts';
 
 /*
- * ARGV = stopOnZeroReceivers ('1' | '0'), then channel, body pairs. Returns the receiver count of each PUBLISH that
- * ran; when Redis refused one (an ACL NOPERM on its channel, say), its error text is the last element and nothing
- * after it ran. Channels are ARGV, not KEYS: they are not keys, so the function's ACL user needs no key access.
+ * One call publishes a whole batch. ARGV = stopOnZeroReceivers ('1' | '0'), then per message group: its message
+ * count n, then n channel, body pairs. Returns one array per group: the receiver count of each PUBLISH that ran, in
+ * order; where Redis refused one (an ACL NOPERM on its channel, say), its error text ends that group's array and
+ * nothing after it in the group ran. Other groups go on. Channels are ARGV, not KEYS: they are not keys, so the
+ * function's ACL user needs no key access.
  */
-export const PUBLISH_IN_ORDER_LUA = `
+export const PUBLISH_GROUPS_LUA = `
 local stopOnZero = ARGV[1] == '1'
-local counts = {}
-for i = 2, #ARGV, 2 do
-  local reply = redis.pcall('PUBLISH', ARGV[i], ARGV[i + 1])
-  if type(reply) == 'table' and reply.err then
-    counts[#counts + 1] = reply.err
-    return counts
+local results = {}
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local counts = {}
+  for j = 1, n do
+    local reply = redis.pcall('PUBLISH', ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
+    if type(reply) == 'table' and reply.err then
+      counts[#counts + 1] = reply.err
+      break
+    end
+    counts[#counts + 1] = reply
+    if stopOnZero and reply == 0 then
+      break
+    end
   end
-  counts[#counts + 1] = reply
-  if stopOnZero and reply == 0 then
-    return counts
-  end
+  results[#results + 1] = counts
+  i = i + 1 + 2 * n
 end
-return counts
+return results
 `;
 
 export interface RedisCredentials {
@@ -44,7 +53,7 @@ export interface RedisPublisher extends OrderedPublisher {
   close(): Promise<void>;
 }
 
-type ScriptedRedis = Redis & { publishInOrder(...args: string[]): Promise<unknown[]> };
+type ScriptedRedis = Redis & { publishGroups(...args: string[]): Promise<unknown[][]> };
 
 const AUTH_ERROR = /^(WRONGPASS|NOAUTH)|invalid password|invalid username-password/i;
 const MAX_RECONNECT_DELAY_MS = 500;
@@ -68,7 +77,7 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, MAX_RECONNECT_DELAY_MS),
     reconnectOnError: null,
     ...(settings.credentials ?? {}),
-    scripts: { publishInOrder: { lua: PUBLISH_IN_ORDER_LUA, numberOfKeys: 0 } },
+    scripts: { publishGroups: { lua: PUBLISH_GROUPS_LUA, numberOfKeys: 0 } },
   }) as ScriptedRedis;
 
   let authFailed = false;
@@ -125,19 +134,25 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     get authFailed() {
       return authFailed;
     },
-    async publishInOrder(messages: readonly OutgoingMessage[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult> {
-      await ready();
+    async publishGroups(
+      groups: readonly (readonly OutgoingMessage[])[],
+      stopOnZeroReceivers: boolean,
+    ): Promise<GroupPublishResult[]> {
+      if (redis.status !== 'ready') await ready();
       const args = [stopOnZeroReceivers ? '1' : '0'];
-      for (const { channel, body } of messages) args.push(channel, body);
-      let reply: unknown[];
+      for (const messages of groups) {
+        args.push(String(messages.length));
+        for (const { channel, body } of messages) args.push(channel, body);
+      }
+      let reply: unknown[][];
       try {
-        reply = await redis.publishInOrder(...args);
+        reply = await redis.publishGroups(...args);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         if (AUTH_ERROR.test(message)) authFailed = true;
         throw new RedisPublishError(message);
       }
-      return parseReply(reply);
+      return groups.map((_, index) => parseGroupReply(reply[index] ?? []));
     },
     async close() {
       closing = true;
@@ -146,7 +161,7 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   };
 }
 
-function parseReply(reply: unknown[]): GroupPublishResult {
+function parseGroupReply(reply: unknown[]): GroupPublishResult {
   const receivers: number[] = [];
   for (const item of reply) {
     if (typeof item === 'number') {
