@@ -2,6 +2,9 @@ import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
 
 export type Consumer = 'lambda' | 'poller';
 
+/** Receives before an event is dead-lettered, deployed and local alike. */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
 export interface VpcPlacement {
   readonly vpcId: string;
   readonly subnetIds: readonly string[];
@@ -158,7 +161,7 @@ export function readSettings(read: ContextReader): StackSettings {
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
   }
-  const maxReceiveCount = integer('maxReceiveCount', 5, 1, 1000);
+  const maxReceiveCount = integer('maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   if (maxReceiveCount < 5) {
     warnings.push(
       `maxReceiveCount=${maxReceiveCount}: a Redis outage longer than ${maxReceiveCount} visibility timeouts sends events to the dead-letter queue`,

@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+
+export interface InventoryMessage {
+  readonly channel: string;
+  readonly body: string;
+  readonly event: Record<string, unknown> | undefined;
+}
+
+export interface InventorySubscriber {
+  close(): Promise<void>;
+}
+
+/** Subscribes to every account's channel (`prefix*`), as an inventory would, and hands each message on. */
+export async function startInventorySubscriber(
+  redisUrl: string,
+  topicPrefix: string,
+  onMessage: (message: InventoryMessage) => void,
+): Promise<InventorySubscriber> {
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  client.on('error', () => undefined);
+  client.on('pmessage', (_pattern: string, channel: string, body: string) => {
+    let event: Record<string, unknown> | undefined;
+    try {
+      event = JSON.parse(body) as Record<string, unknown>;
+    } catch {
+      event = undefined;
+    }
+    onMessage({ channel, body, event });
+  });
+  await client.connect();
+  await client.psubscribe(`${topicPrefix}*`);
+  return {
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+/** One line of what the inventory learns: channel, detail-type, resource, new state or changed tag keys. */
+export function describeForInventory({ channel, event }: InventoryMessage): string {
+  if (event === undefined) return `${channel}  (not JSON)`;
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const resources = Array.isArray(event.resources) ? (event.resources as unknown[]) : [];
+  const resource = String(detail['instance-id'] ?? resources[0] ?? '?').replace(/^arn:aws[a-z-]*:ec2:[^:]*:\d*:/, '');
+  const change =
+    event.source === 'aws.ec2'
+      ? `state=${String(detail.state)}`
+      : `tags changed: ${((detail['changed-tag-keys'] as unknown[] | undefined) ?? []).join(', ')}`;
+  return `${channel}  ${String(event['detail-type'])}  ${resource}  ${change}`;
+}

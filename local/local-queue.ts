@@ -1,0 +1,74 @@
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { deadLetterQueueName, queueName } from '../infra/rules.ts';
+
+export interface LocalQueue {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** Messages waiting in the dead-letter queue. */
+  deadLettered(): Promise<number>;
+  /** Bodies of the dead-lettered messages (read without deleting them). */
+  deadLetterBodies(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export interface LocalQueueOptions {
+  readonly region: string;
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeoutSeconds: number;
+}
+
+/**
+ * The deployed queue pair, in-process: fauxqs on a free loopback port with `management-events-<region>.fifo`
+ * (content-based deduplication) redriving to `management-events-<region>-dlq.fifo` after maxReceiveCount.
+ */
+export async function startLocalQueue(options: LocalQueueOptions): Promise<LocalQueue> {
+  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: options.region });
+  const region = options.region;
+  const dlq = server.createQueue(deadLetterQueueName(region), {
+    region,
+    attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', MessageRetentionPeriod: '1209600' },
+  });
+  const queue = server.createQueue(queueName(region), {
+    region,
+    attributes: {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
+    },
+  });
+  const sqs = new SQSClient({
+    region,
+    endpoint: server.address,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+
+  return {
+    sqs,
+    queueUrl: queue.queueUrl,
+    deadLetterQueueUrl: dlq.queueUrl,
+    async deadLettered() {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: dlq.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    },
+    async deadLetterBodies() {
+      const inspected = server.inspectQueue(deadLetterQueueName(region));
+      if (inspected === undefined) return [];
+      const { ready, delayed, inflight } = inspected.messages;
+      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => message.body);
+    },
+    async stop() {
+      sqs.destroy();
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
+import { createHandler, type SyncHandler } from '../lambda/handler.ts';
+import type { Logger } from '../lambda/log.ts';
+import { type InventoryMessage, type InventorySubscriber, startInventorySubscriber } from './inventory-subscriber.ts';
+import { type LocalQueue, startLocalQueue } from './local-queue.ts';
+import { type Poller, startPoller } from './poller.ts';
+import { type RoutedEvent, sendToQueue } from './router.ts';
+
+export interface PipelineOptions {
+  readonly region: string;
+  /** Where the inventory subscribes. */
+  readonly redisUrl: string;
+  /** Where the function publishes; the subscriber's Redis unless a test puts a faulty network in between. */
+  readonly functionRedisUrl?: string;
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly functionLogger: Logger;
+  readonly functionEnv?: Readonly<Record<string, string | undefined>>;
+  readonly concurrency?: number;
+  readonly onMessage?: (message: InventoryMessage) => void;
+}
+
+export interface Progress {
+  readonly sent: number;
+  readonly delivered: number;
+  readonly deadLettered: number;
+}
+
+export interface Pipeline {
+  readonly queue: LocalQueue;
+  /** Event ids in the order the subscriber first received them; `deliveries` counts every receipt, duplicates too. */
+  readonly firstDeliveries: string[];
+  readonly deliveries: Map<string, number>;
+  send(events: readonly RoutedEvent[]): Promise<void>;
+  progress(): Promise<Progress>;
+  /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
+  settle(idleMs: number): Promise<Progress>;
+  stop(): Promise<void>;
+}
+
+/** The seed's diagram on one machine: local FIFO queue -> poller -> the unchanged function -> Redis -> subscriber. */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const topicPrefix = options.functionEnv?.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
+  const firstDeliveries: string[] = [];
+  const deliveries = new Map<string, number>();
+  const sentIds = new Set<string>();
+
+  let queue: LocalQueue | undefined;
+  let subscriber: InventorySubscriber | undefined;
+  let handler: SyncHandler | undefined;
+  let poller: Poller | undefined;
+  const stop = async () => {
+    await poller?.stop();
+    await handler?.close();
+    await subscriber?.close();
+    await queue?.stop();
+  };
+
+  try {
+    queue = await startLocalQueue(options);
+    subscriber = await startInventorySubscriber(options.redisUrl, topicPrefix, (message) => {
+      const id = typeof message.event?.id === 'string' ? message.event.id : message.body;
+      const seen = deliveries.get(id) ?? 0;
+      if (seen === 0) firstDeliveries.push(id);
+      deliveries.set(id, seen + 1);
+      options.onMessage?.(message);
+    });
+    handler = createHandler({
+      env: { ...options.functionEnv, REDIS_URL: options.functionRedisUrl ?? options.redisUrl },
+      logger: options.functionLogger,
+    });
+    poller = startPoller({
+      sqs: queue.sqs,
+      queueUrl: queue.queueUrl,
+      region: options.region,
+      handler,
+      logger: options.functionLogger,
+      waitTimeSeconds: 1,
+      concurrency: options.concurrency ?? 2,
+      // The channel fallback for events without an account, as the deployed function's ARN would give.
+      functionArn: `arn:aws:lambda:${options.region}:000000000000:function:management-events-sync-${options.region}`,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const localQueue = queue;
+
+  const progress = async (): Promise<Progress> => {
+    let delivered = 0;
+    for (const id of sentIds) if (deliveries.has(id)) delivered += 1;
+    return { sent: sentIds.size, delivered, deadLettered: await localQueue.deadLettered() };
+  };
+
+  return {
+    queue: localQueue,
+    firstDeliveries,
+    deliveries,
+    async send(events) {
+      for (const event of events) sentIds.add(event.id);
+      await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
+    },
+    progress,
+    async settle(idleMs) {
+      let last = await progress();
+      let lastChange = Date.now();
+      for (;;) {
+        const now = await progress();
+        if (now.delivered + now.deadLettered >= now.sent) return now;
+        if (now.delivered !== last.delivered || now.deadLettered !== last.deadLettered) lastChange = Date.now();
+        else if (Date.now() - lastChange > idleMs) return now;
+        last = now;
+        await sleep(50);
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,110 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { describeError } from '../lambda/errors.ts';
+import type { Logger } from '../lambda/log.ts';
+import { queueArnFromUrl, toLambdaRecord } from './sqs-records.ts';
+
+export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface PollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly region: string;
+  readonly handler: BatchHandler;
+  readonly logger: Logger;
+  /** Long polling, as Lambda's event source does (20 s against SQS). */
+  readonly waitTimeSeconds?: number;
+  /** Receive loops running at once; each invokes the handler with its own batch. */
+  readonly concurrency?: number;
+  /** The ARN the handler sees as the invoked function (its account is the channel fallback); none in poll mode. */
+  readonly functionArn?: string;
+}
+
+export interface Poller {
+  /** Lets the batches in flight finish (handler, deletes), then resolves. */
+  stop(): Promise<void>;
+  readonly stopped: Promise<void>;
+}
+
+/**
+ * Plays Lambda's SQS event source over any SQS endpoint: batches of up to 10, the handler's partial batch response,
+ * successes deleted in one DeleteMessageBatch, failures left to their visibility timeout so SQS redelivers them and,
+ * after maxReceiveCount, moves them to the dead-letter queue.
+ */
+export function startPoller(options: PollerOptions): Poller {
+  const { sqs, queueUrl, handler, logger } = options;
+  const { arn: queueArn, region } = queueArnFromUrl(queueUrl, options.region);
+  const abort = new AbortController();
+  let running = true;
+
+  const context = (requestId: string): Context => ({
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'poller',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: options.functionArn ?? '',
+    memoryLimitInMB: '0',
+    awsRequestId: requestId,
+    logGroupName: 'poller',
+    logStreamName: 'poller',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  });
+
+  const pollOnce = async (loop: number): Promise<void> => {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: options.waitTimeSeconds ?? 20,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) return;
+    const records = messages.map((message) => toLambdaRecord(message, queueArn, region));
+    const response = await handler({ Records: records }, context(`poller-${loop}-${Date.now()}`));
+    const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+    const done = records.filter((record) => !failed.has(record.messageId));
+    if (done.length === 0) return;
+    // Not aborted on stop: a batch that was published must be deleted, or it is published again.
+    const deleted = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+      }),
+    );
+    for (const failure of deleted.Failed ?? []) {
+      logger.warn('delete failed: the message will be delivered again', { code: failure.Code, reason: failure.Message });
+    }
+  };
+
+  const loop = async (index: number) => {
+    let backoffMs = 100;
+    while (running) {
+      try {
+        await pollOnce(index);
+        backoffMs = 100;
+      } catch (error) {
+        if (!running) break;
+        logger.error('poll failed', { error: describeError(error) });
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  };
+
+  const stopped = Promise.all(Array.from({ length: options.concurrency ?? 1 }, (_, index) => loop(index))).then(() => undefined);
+  return {
+    stopped,
+    async stop() {
+      running = false;
+      // Ends the long polls; a batch already received runs to the end of its deletes.
+      abort.abort();
+      await stopped;
+    },
+  };
+}

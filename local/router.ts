@@ -1,0 +1,46 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { matchRule } from '../infra/rules.ts';
+
+export interface RoutedEvent {
+  /** The event's `id` (what consumers dedupe by). */
+  readonly id: string;
+  readonly rule: string;
+  readonly group: string;
+  readonly body: string;
+}
+
+export interface Routing {
+  readonly routed: RoutedEvent[];
+  /** Events no rule matches: EventBridge would not deliver them either. */
+  readonly unmatched: { readonly id: string; readonly source: unknown; readonly detailType: unknown }[];
+}
+
+/** Plays EventBridge: each event goes to the message group of the rule it matches, with the deployed rule table. */
+export function routeEvents(events: readonly Record<string, unknown>[]): Routing {
+  const routed: RoutedEvent[] = [];
+  const unmatched: Routing['unmatched'][number][] = [];
+  for (const event of events) {
+    const id = typeof event.id === 'string' ? event.id : JSON.stringify(event).slice(0, 60);
+    const rule = matchRule(event);
+    if (rule === undefined) unmatched.push({ id, source: event.source, detailType: event['detail-type'] });
+    else routed.push({ id, rule: rule.name, group: rule.messageGroupId, body: JSON.stringify(event) });
+  }
+  return { routed, unmatched };
+}
+
+/** Sends in order, ten at a time (SQS keeps the order of a batch within a message group). */
+export async function sendToQueue(sqs: SQSClient, queueUrl: string, events: readonly RoutedEvent[]): Promise<void> {
+  for (let start = 0; start < events.length; start += 10) {
+    const chunk = events.slice(start, start + 10);
+    const result = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((event, index) => ({ Id: String(index), MessageBody: event.body, MessageGroupId: event.group })),
+      }),
+    );
+    if ((result.Failed ?? []).length > 0) {
+      const [first] = result.Failed ?? [];
+      throw new Error(`SendMessageBatch failed for ${result.Failed?.length} events: ${first?.Code} ${first?.Message}`);
+    }
+  }
+}
