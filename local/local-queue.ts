@@ -10,7 +10,7 @@ export interface LocalQueue {
   deadLettered(): Promise<number>;
   /** Bodies of the dead-lettered messages (read without deleting them). */
   deadLetterBodies(): Promise<string[]>;
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface LocalQueueOptions {
@@ -66,7 +66,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       const { ready, delayed, inflight } = inspected.messages;
       return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => message.body);
     },
-    async stop() {
+    async close() {
       sqs.destroy();
       await server.stop();
     },

@@ -136,7 +136,7 @@ async function localPipeline(): Promise<number> {
     `queue: ${pipeline.queue.queueUrl} (local, maxReceiveCount ${maxReceiveCount}, visibility ${visibilityTimeoutSeconds} s)`,
   );
   const shutdown = async () => {
-    await pipeline.stop();
+    await pipeline.close();
     await redisServer?.stop();
   };
   process.once('SIGINT', () => void shutdown().then(() => process.exit(130)));

@@ -36,7 +36,7 @@ export interface Pipeline {
   progress(): Promise<Progress>;
   /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
   settle(idleMs: number): Promise<Progress>;
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The seed's diagram on one machine: local FIFO queue -> poller -> the unchanged function -> Redis -> subscriber. */
@@ -50,11 +50,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   let subscriber: InventorySubscriber | undefined;
   let handler: SyncHandler | undefined;
   let poller: Poller | undefined;
-  const stop = async () => {
+  const close = async () => {
     await poller?.stop();
     await handler?.close();
     await subscriber?.close();
-    await queue?.stop();
+    await queue?.close();
   };
 
   try {
@@ -82,7 +82,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       functionArn: `arn:aws:lambda:${options.region}:000000000000:function:management-events-sync-${options.region}`,
     });
   } catch (error) {
-    await stop();
+    await close();
     throw error;
   }
   const localQueue = queue;
@@ -114,6 +114,6 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
         await sleep(50);
       }
     },
-    stop,
+    close,
   };
 }

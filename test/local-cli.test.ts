@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalQueue } from '../local/local-queue.ts';
+import { routeEvents, sendToQueue } from '../local/router.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { CHANNEL, sampleEvents } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+import { subscribe } from './helpers/subscriber.ts';
+
+const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
+
+function run(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  child.stdin.end(options.input ?? '');
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, exited, output: () => stdout + stderr };
+}
+
+describe('npm start', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('replays the shipped sample events through the whole pipeline and exits 0 when all are delivered', {
+    timeout: 60_000,
+  }, async () => {
+    const { exited } = run([], { env: { REDIS_URL: redis.url } });
+    const { code, stdout } = await exited;
+
+    const lines = stdout.trim().split('\n');
+    const samples = sampleEvents();
+    assert.equal(code, 0, stdout);
+    assert.equal(lines.at(-1), `delivered ${samples.length}/${samples.length} events, 0 dead-lettered`);
+    assert.equal(lines.filter((line) => line.startsWith('inventory <- ')).length, samples.length);
+    assert.ok(lines.some((line) => /EC2 Instance State-change Notification {2}i-0a1b2c3d4e5f67890 {2}state=stopped/.test(line)));
+    assert.ok(
+      lines.some((line) => /Tag Change on Resource {2}subnet\/subnet-0abcdef1234567890 {2}tags changed: Name, tier/.test(line)),
+    );
+  });
+
+  it('starts its own redis-server when REDIS_URL is not set, and stops it', { timeout: 60_000 }, async () => {
+    const { exited } = run([], { env: { REDIS_URL: '' } });
+    const { code, stdout } = await exited;
+    assert.equal(code, 0, stdout);
+    const port = /throwaway redis-server on port (\d+)/.exec(stdout)?.[1];
+    assert.ok(port !== undefined, stdout);
+    const probe = connect(Number(port), '127.0.0.1');
+    const [error] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'ECONNREFUSED', 'the redis-server it started is gone');
+  });
+
+  it('replays JSON lines from stdin, reporting what no rule matches and what is not JSON', { timeout: 60_000 }, async () => {
+    const [first, second] = sampleEvents();
+    const input = [
+      JSON.stringify(first),
+      'not json',
+      JSON.stringify({ id: 's3-1', source: 'aws.s3', 'detail-type': 'Object Created' }),
+      JSON.stringify(second),
+    ].join('\n');
+    const { exited } = run([], { input, env: { REDIS_URL: redis.url } });
+    const { code, stdout } = await exited;
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /skipped line 2: not JSON/);
+    assert.match(stdout, /skipped s3-1: no rule matches source aws.s3/);
+    assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+  });
+
+  it('exits non-zero when an event is not delivered', { timeout: 60_000 }, async () => {
+    // A misconfigured function fails every record: after maxReceiveCount it is dead-lettered, not dropped.
+    const [first] = sampleEvents();
+    const { exited } = run(['--max-receive-count', '1', '--visibility-timeout', '1'], {
+      input: JSON.stringify(first),
+      env: { REDIS_URL: redis.url, REQUIRE_SUBSCRIBER: 'maybe' },
+    });
+    const { code, stdout } = await exited;
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /delivered 0\/1 events, 1 dead-lettered\n$/);
+  });
+
+  it('poll mode: consumes a real SQS API endpoint, deletes what it published, and exits cleanly on SIGTERM', {
+    timeout: 60_000,
+  }, async () => {
+    const queue = track(await startLocalQueue({ region: 'us-east-1', maxReceiveCount: 5, visibilityTimeoutSeconds: 5 }));
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const { routed } = routeEvents(sampleEvents());
+    await sendToQueue(queue.sqs, queue.queueUrl, routed);
+
+    // The SDK sends to the queue URL's host, as it does with real SQS: a loopback URL for the local server.
+    const local = new URL(queue.queueUrl);
+    local.hostname = '127.0.0.1';
+    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1'], {
+      env: { REDIS_URL: redis.url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    track({ close: () => void child.kill('SIGKILL') });
+    await subscriber.waitFor(routed.length, 30_000);
+    const deadline = Date.now() + 10_000;
+    while (!(await queueEmpty(queue)) && Date.now() < deadline) await sleep(50);
+    child.kill('SIGTERM');
+    const { code } = await exited;
+
+    assert.equal(code, 0, output());
+    assert.match(output(), /finishing the batch in flight/);
+    assert.ok(await queueEmpty(queue), 'published messages were deleted');
+    assert.deepEqual(
+      subscriber.received.map((item) => JSON.parse(item.message).id).sort(),
+      routed.map((event) => event.id).sort(),
+    );
+  });
+});
+
+async function queueEmpty(queue: Awaited<ReturnType<typeof startLocalQueue>>): Promise<boolean> {
+  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
+  const { Attributes } = await queue.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queue.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages) === 0 && Number(Attributes?.ApproximateNumberOfMessagesNotVisible) === 0;
+}

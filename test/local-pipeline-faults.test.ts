@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { startPipeline } from '../local/pipeline.ts';
+import type { RoutedEvent } from '../local/router.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { captureLogs } from './helpers/log-capture.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+import { startTcpProxy } from './helpers/tcp-proxy.ts';
+
+const GROUPS = ['ec2-instances-events', 'management-events-tags', 'third-group'];
+const PER_GROUP = 800;
+
+function eventsInSendOrder(): RoutedEvent[] {
+  const events: RoutedEvent[] = [];
+  for (let i = 0; i < PER_GROUP; i++) {
+    for (const group of GROUPS) {
+      const id = `${group}-${String(i).padStart(5, '0')}`;
+      const body = JSON.stringify({
+        version: '0',
+        id,
+        'detail-type': 'EC2 Instance State-change Notification',
+        source: 'aws.ec2',
+        account: '123456789012',
+        time: new Date().toISOString(),
+        region: 'us-east-1',
+        resources: [`arn:aws:ec2:us-east-1:123456789012:instance/i-${i}`],
+        detail: { 'instance-id': `i-${i}`, state: i % 2 === 0 ? 'running' : 'stopped' },
+      });
+      events.push({ id, rule: 'management-events-ec2', group, body });
+    }
+  }
+  return events;
+}
+
+describe('the local pipeline under network faults', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('loses nothing and keeps first deliveries in order while the network to Redis is cut and then stalled', {
+    timeout: 120_000,
+  }, async (t) => {
+    // Prepare: the function reaches Redis through a proxy we can break; the inventory subscribes directly.
+    const proxy = track(await startTcpProxy(redis.port));
+    const logs = captureLogs();
+    const pipeline = track(
+      await startPipeline({
+        region: 'us-east-1',
+        redisUrl: redis.url,
+        functionRedisUrl: `redis://127.0.0.1:${proxy.port}`,
+        maxReceiveCount: 5,
+        visibilityTimeoutSeconds: 1,
+        functionLogger: logs.logger,
+        functionEnv: { REDIS_CONNECT_TIMEOUT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '300' },
+      }),
+    );
+    const events = eventsInSendOrder();
+    const half = events.length / 2;
+    const poison = '{"id": "poison", this is not JSON';
+
+    // Act: the first half, a poison body mid-group, the second half; the faults strike while they flow.
+    await pipeline.send(events.slice(0, half));
+    await pipeline.queue.sqs.send(
+      new SendMessageCommand({ QueueUrl: pipeline.queue.queueUrl, MessageBody: poison, MessageGroupId: GROUPS[0] }),
+    );
+    await pipeline.send(events.slice(half));
+    const faults = (async () => {
+      await until(async () => (await pipeline.progress()).delivered >= events.length * 0.2);
+      proxy.setMode('cut');
+      await sleep(1500);
+      proxy.setMode('pass');
+      await until(async () => (await pipeline.progress()).delivered >= events.length * 0.6);
+      proxy.setMode('stall');
+      await sleep(1500);
+      proxy.setMode('pass');
+    })();
+    await faults;
+    const result = await pipeline.settle(15_000);
+
+    // Assess: every event reached the subscriber; only the poison was dead-lettered.
+    const missing = events.filter((event) => !pipeline.deliveries.has(event.id)).map((event) => event.id);
+    assert.deepEqual(missing, [], `${missing.length} events lost`);
+    assert.equal(result.delivered, events.length);
+    assert.equal(result.deadLettered, 1);
+    assert.deepEqual(await pipeline.queue.deadLetterBodies(), [poison]);
+    for (const group of GROUPS) {
+      const sent = events.filter((event) => event.group === group).map((event) => event.id);
+      const first = pipeline.firstDeliveries.filter((id) => id.startsWith(`${group}-`));
+      assert.deepEqual(first, sent, `first deliveries of ${group} in send order`);
+    }
+    // The faults did bite: records failed and were delivered again later.
+    const failedLines = logs.withMessage('record failed').length;
+    assert.ok(failedLines > 0, 'the outage failed some records');
+    const duplicates = [...pipeline.deliveries.values()].filter((count) => count > 1).length;
+    t.diagnostic(
+      `${events.length} events in ${GROUPS.length} groups: all delivered, ${duplicates} delivered more than once, ${failedLines} failed record outcomes, 1 poison dead-lettered`,
+    );
+  });
+});
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(20);
+  }
+}
