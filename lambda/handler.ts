@@ -3,9 +3,9 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
-import { publishBatch, type RecordOutcome } from './publish-batch.ts';
+import { prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
-import { reportBatch } from './report.ts';
+import { describeRecords, type RecordDescription, reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
@@ -19,23 +19,26 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     const startedAt = Date.now();
     const records = event.Records ?? [];
     let outcomes: RecordOutcome[];
+    let descriptions: RecordDescription[] | undefined;
     let metrics = { metricsNamespace: 'AssetSync', functionName: context.functionName ?? 'unknown' };
     try {
       const config = container.config();
       metrics = config;
       const publisher = await container.publisher();
-      outcomes = await publishBatch(records, {
-        publisher,
+      const prepared = await prepareBatch(records, {
         topicPrefix: config.topicPrefix,
-        requireSubscriber: config.requireSubscriber,
         fallbackAccount: () => container.fallbackAccount(context.invokedFunctionArn),
       });
+      const sending = sendBatch(prepared, publisher, config.requireSubscriber);
+      // Serialized while Redis answers: the batch's log lines cost next to nothing once the outcome is known.
+      descriptions = describeRecords(prepared);
+      outcomes = await sending;
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
       const reason = error instanceof Error ? error : new Error(String(error));
       outcomes = records.map((record) => ({ record, group: messageGroupOf(record), event: undefined, error: reason }));
     }
-    reportBatch(outcomes, startedAt, metrics, logger);
+    reportBatch(outcomes, descriptions ?? describeRecords(outcomes), startedAt, metrics, logger);
     return outcomes.map(
       (outcome): SettledRecord =>
         outcome.error === undefined

@@ -7,6 +7,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * A line whose fields are already JSON: an object's members without the braces. The function serializes what it
+   * knows of each record while Redis answers, and only adds the outcome afterwards.
+   */
+  line(level: LogLevel, message: string, membersJson: string): void;
 }
 
 export type LineSink = (line: string) => void;
@@ -20,24 +25,34 @@ const stdoutSink: LineSink = (line) => {
 };
 
 export function createJsonLogger(sink: LineSink = stdoutSink, base: LogFields = {}): Logger {
-  // A batch logs a line per record within the same millisecond or two: format the time once per millisecond.
+  // A batch logs a line per record within a millisecond or two: format the time once per millisecond.
   let stampedAt = 0;
   let stamp = '';
-  const write = (level: LogLevel, message: string, fields?: LogFields) => {
+  const baseMembers = members(base);
+  const line = (level: LogLevel, message: string, membersJson: string) => {
     const now = Date.now();
     if (now !== stampedAt) {
       stampedAt = now;
       stamp = new Date(now).toISOString();
     }
-    const entry: LogFields = Object.assign({ timestamp: stamp, level, message }, base, fields);
-    if (entry.error instanceof Error || (entry.error !== undefined && typeof entry.error !== 'object')) {
-      entry.error = describeError(entry.error);
+    const rest = `${baseMembers === '' ? '' : `,${baseMembers}`}${membersJson === '' ? '' : `,${membersJson}`}`;
+    sink(`{"timestamp":"${stamp}","level":"${level}","message":${JSON.stringify(message)}${rest}}`);
+  };
+  const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
+    if (fields.error !== undefined && (fields.error instanceof Error || typeof fields.error !== 'object')) {
+      fields = { ...fields, error: describeError(fields.error) };
     }
-    sink(JSON.stringify(entry));
+    line(level, message, members(fields));
   };
   return {
     info: (message, fields) => write('INFO', message, fields),
     warn: (message, fields) => write('WARN', message, fields),
     error: (message, fields) => write('ERROR', message, fields),
+    line,
   };
+}
+
+/** `{"a":1,"b":2}` -> `"a":1,"b":2`. */
+export function members(fields: LogFields): string {
+  return JSON.stringify(fields).slice(1, -1);
 }

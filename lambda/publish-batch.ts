@@ -32,6 +32,17 @@ export interface BatchOptions {
   readonly fallbackAccount: () => Promise<string>;
 }
 
+/** A record parsed and addressed, ready to send; `error` when it cannot be sent (bad body, no account). */
+export interface PreparedRecord {
+  readonly index: number;
+  readonly record: SQSRecord;
+  readonly group: string;
+  readonly event: EventObject | undefined;
+  readonly account?: string;
+  readonly channel?: string;
+  readonly error?: Error;
+}
+
 export interface RecordOutcome {
   readonly record: SQSRecord;
   readonly group: string;
@@ -44,94 +55,107 @@ export interface RecordOutcome {
   readonly error?: Error;
 }
 
-interface Pending {
-  readonly index: number;
-  readonly record: SQSRecord;
-  readonly event: EventObject | undefined;
-  readonly account?: string;
-  readonly channel?: string;
-  readonly error?: Error;
-}
-
 /**
  * Publishes a batch: one outcome per record, in the records' order. Within a message group a record is published
  * only if every earlier one of the group was; a failure in one group does not hold back the others. The whole
  * batch is one Redis call, so one round trip.
  */
 export async function publishBatch(records: readonly SQSRecord[], options: BatchOptions): Promise<RecordOutcome[]> {
-  const pending = await prepare(records, options);
-  const groups = new Map<string, Pending[]>();
-  for (const item of pending) {
-    const group = messageGroupOf(item.record);
-    const members = groups.get(group);
-    if (members === undefined) groups.set(group, [item]);
-    else members.push(item);
-  }
-
-  // Each group sends the records before its first one that cannot be sent (bad body, no account).
-  const plans = [...groups].map(([group, members]) => {
-    const firstUnsendable = members.findIndex((item) => item.channel === undefined);
-    return { group, members, sendable: firstUnsendable === -1 ? members : members.slice(0, firstUnsendable) };
-  });
-  const toSend = plans.filter((plan) => plan.sendable.length > 0);
-  let results: readonly GroupPublishResult[] = [];
-  if (toSend.length > 0) {
-    try {
-      results = await options.publisher.publishGroups(
-        toSend.map((plan) => plan.sendable.map((item) => ({ channel: item.channel as string, body: item.record.body }))),
-        options.requireSubscriber,
-      );
-    } catch (error) {
-      const failure = { receivers: [], error: asPublishError(error) };
-      results = toSend.map(() => failure);
-    }
-  }
-
-  const outcomes = new Array<RecordOutcome>(records.length);
-  for (const plan of plans) {
-    const sent = toSend.indexOf(plan);
-    const result = sent === -1 ? { receivers: [] } : (results[sent] ?? { receivers: [] });
-    for (const outcome of groupOutcomes(plan.group, plan.members, plan.sendable, result, options.requireSubscriber)) {
-      outcomes[outcome.index] = outcome.value;
-    }
-  }
-  return outcomes;
+  return sendBatch(await prepareBatch(records, options), options.publisher, options.requireSubscriber);
 }
 
-async function prepare(records: readonly SQSRecord[], options: BatchOptions): Promise<Pending[]> {
-  let fallback: Promise<{ account?: string; error?: Error }> | undefined;
-  const resolveFallback = () => {
-    fallback ??= options.fallbackAccount().then(
-      (account) => ({ account }),
-      (error: unknown) => ({ error: error as Error }),
-    );
-    return fallback;
-  };
-  return Promise.all(
-    records.map(async (record, index): Promise<Pending> => {
-      const parsed = parseBody(record.body);
-      if (!parsed.ok) return { index, record, event: undefined, error: parsed.error };
-      const { event } = parsed;
-      const own = eventAccount(event);
-      const resolved = own !== undefined ? { account: own } : await resolveFallback();
-      if (resolved.account === undefined) return { index, record, event, error: resolved.error };
-      return { index, record, event, account: resolved.account, channel: options.topicPrefix + resolved.account };
-    }),
-  );
+/** Parses every body and finds its channel; the fallback account is asked for once, and only when an event lacks one. */
+export async function prepareBatch(
+  records: readonly SQSRecord[],
+  options: Pick<BatchOptions, 'topicPrefix' | 'fallbackAccount'>,
+): Promise<PreparedRecord[]> {
+  const prepared: PreparedRecord[] = [];
+  const needFallback: number[] = [];
+  for (const [index, record] of records.entries()) {
+    const group = messageGroupOf(record);
+    const parsed = parseBody(record.body);
+    if (!parsed.ok) {
+      prepared.push({ index, record, group, event: undefined, error: parsed.error });
+      continue;
+    }
+    const account = eventAccount(parsed.event);
+    if (account === undefined) needFallback.push(index);
+    prepared.push({ index, record, group, event: parsed.event, account, channel: account && options.topicPrefix + account });
+  }
+  if (needFallback.length > 0) {
+    let fallback: { account: string } | { error: Error };
+    try {
+      fallback = { account: await options.fallbackAccount() };
+    } catch (error) {
+      fallback = { error: error as Error };
+    }
+    for (const index of needFallback) {
+      const item = prepared[index] as PreparedRecord;
+      prepared[index] =
+        'account' in fallback
+          ? { ...item, account: fallback.account, channel: options.topicPrefix + fallback.account }
+          : { ...item, error: fallback.error };
+    }
+  }
+  return prepared;
+}
+
+/**
+ * Sends a prepared batch in one Redis call. With the client connected, the command is written before this returns,
+ * so the caller can do other work while Redis answers.
+ */
+export function sendBatch(
+  prepared: readonly PreparedRecord[],
+  publisher: OrderedPublisher,
+  requireSubscriber: boolean,
+): Promise<RecordOutcome[]> {
+  const groups = new Map<string, PreparedRecord[]>();
+  for (const item of prepared) {
+    const members = groups.get(item.group);
+    if (members === undefined) groups.set(item.group, [item]);
+    else members.push(item);
+  }
+  // Each group sends the records before its first one that cannot be sent.
+  const plans = [...groups.values()].map((members) => {
+    const firstUnsendable = members.findIndex((item) => item.channel === undefined);
+    return { members, sendable: firstUnsendable === -1 ? members : members.slice(0, firstUnsendable) };
+  });
+  const toSend = plans.filter((plan) => plan.sendable.length > 0);
+  const replies: Promise<readonly GroupPublishResult[]> =
+    toSend.length === 0
+      ? Promise.resolve([])
+      : publisher
+          .publishGroups(
+            toSend.map((plan) => plan.sendable.map((item) => ({ channel: item.channel as string, body: item.record.body }))),
+            requireSubscriber,
+          )
+          .catch((error: unknown) => {
+            const failure = { receivers: [], error: asPublishError(error) };
+            return toSend.map(() => failure);
+          });
+
+  return replies.then((results) => {
+    const outcomes = new Array<RecordOutcome>(prepared.length);
+    for (const plan of plans) {
+      const sent = toSend.indexOf(plan);
+      const result = results[sent] ?? { receivers: [] };
+      for (const [index, outcome] of groupOutcomes(plan.members, plan.sendable, result, requireSubscriber)) {
+        outcomes[index] = outcome;
+      }
+    }
+    return outcomes;
+  });
 }
 
 function groupOutcomes(
-  group: string,
-  members: readonly Pending[],
-  sendable: readonly Pending[],
+  members: readonly PreparedRecord[],
+  sendable: readonly PreparedRecord[],
   result: GroupPublishResult,
   requireSubscriber: boolean,
-): { index: number; value: RecordOutcome }[] {
+): [number, RecordOutcome][] {
   let blockedBy: string | undefined;
-  return members.map((item) => {
-    const base = { record: item.record, group, event: item.event, account: item.account, channel: item.channel };
-    const position = sendable.indexOf(item);
-    const receivers = position === -1 ? undefined : result.receivers[position];
+  return members.map((item, position) => {
+    const receivers = position < sendable.length ? result.receivers[position] : undefined;
     let error: Error | undefined;
     if (blockedBy !== undefined) {
       // A bad body stays the reason it names; everything else behind a failure is held back for order.
@@ -144,7 +168,8 @@ function groupOutcomes(
       error = new NoSubscriberError(`no subscriber on ${item.channel} and REQUIRE_SUBSCRIBER is on`);
     }
     if (error !== undefined) blockedBy ??= item.record.messageId;
-    return { index: item.index, value: { ...base, receivers, error } };
+    const { record, group, event, account, channel } = item;
+    return [item.index, { record, group, event, account, channel, receivers, error }];
   });
 }
 

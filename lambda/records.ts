@@ -8,14 +8,13 @@ export type ParsedBody = { ok: true; event: EventObject } | { ok: false; error: 
 
 /** The body must be a JSON object; it is published as it came, so parsing only validates and reads fields. */
 export function parseBody(body: string | undefined): ParsedBody {
-  if (body === undefined || body.trim() === '') {
-    return { ok: false, error: new InvalidBodyError('body is empty') };
-  }
   let value: unknown;
   try {
-    value = JSON.parse(body);
+    value = JSON.parse(body ?? '');
   } catch (error) {
-    return { ok: false, error: new InvalidBodyError(`body is not valid JSON: ${(error as Error).message}`) };
+    const reason =
+      body === undefined || body.trim() === '' ? 'body is empty' : `body is not valid JSON: ${(error as Error).message}`;
+    return { ok: false, error: new InvalidBodyError(reason) };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;

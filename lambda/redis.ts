@@ -11,24 +11,28 @@ import type { GroupPublishResult, OrderedPublisher, OutgoingMessage } from './pu
  * function's ACL user needs no key access.
  */
 export const PUBLISH_GROUPS_LUA = `
+local pcall = redis.pcall
 local stopOnZero = ARGV[1] == '1'
 local results = {}
+local groups = 0
 local i = 2
-while i <= #ARGV do
+local last = #ARGV
+while i <= last do
   local n = tonumber(ARGV[i])
   local counts = {}
   for j = 1, n do
-    local reply = redis.pcall('PUBLISH', ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
-    if type(reply) == 'table' and reply.err then
-      counts[#counts + 1] = reply.err
+    local reply = pcall('PUBLISH', ARGV[i + 2 * j - 1], ARGV[i + 2 * j])
+    if type(reply) == 'table' then
+      counts[j] = reply.err
       break
     end
-    counts[#counts + 1] = reply
+    counts[j] = reply
     if stopOnZero and reply == 0 then
       break
     end
   end
-  results[#results + 1] = counts
+  groups = groups + 1
+  results[groups] = counts
   i = i + 1 + 2 * n
 end
 return results

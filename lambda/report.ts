@@ -1,6 +1,6 @@
 import type { SyncConfig } from './config.ts';
-import { PrecedingRecordFailedError } from './errors.ts';
-import type { LogFields, Logger } from './log.ts';
+import { describeError, PrecedingRecordFailedError } from './errors.ts';
+import { type LogFields, type Logger, members } from './log.ts';
 import type { RecordOutcome } from './publish-batch.ts';
 import { eventAgeMs } from './records.ts';
 
@@ -21,9 +21,36 @@ export interface BatchSummary {
   readonly oldestEventAgeMs: number | undefined;
 }
 
+/** What is logged of a record before its outcome is known, already serialized. */
+export interface RecordDescription {
+  readonly members: string;
+  readonly ageMs: number | undefined;
+}
+
+type Described = Pick<RecordOutcome, 'record' | 'group' | 'event' | 'account' | 'channel'>;
+
+/** Serializes the fields a record's line carries whatever its outcome; the handler does it while Redis answers. */
+export function describeRecords(items: readonly Described[], now = Date.now()): RecordDescription[] {
+  return items.map(({ record, group, event, account, channel }) => ({
+    members: members({
+      messageId: record.messageId,
+      group,
+      sequenceNumber: record.attributes?.SequenceNumber,
+      receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? Number.NaN) || undefined,
+      source: event?.source,
+      detailType: event?.['detail-type'],
+      resources: event?.resources,
+      account,
+      channel,
+    }),
+    ageMs: eventAgeMs(record, event, now),
+  }));
+}
+
 /** One line per record outcome, then the invocation's summary, which carries the metrics (embedded metric format). */
 export function reportBatch(
   outcomes: readonly RecordOutcome[],
+  descriptions: readonly RecordDescription[],
   startedAt: number,
   metrics: Pick<SyncConfig, 'metricsNamespace' | 'functionName'>,
   logger: Logger,
@@ -32,19 +59,25 @@ export function reportBatch(
   let published = 0;
   let zeroReceivers = 0;
   let oldestEventAgeMs: number | undefined;
-  for (const outcome of outcomes) {
-    const fields = recordFields(outcome);
-    const age = eventAgeMs(outcome.record, outcome.event, now);
+  for (const [index, outcome] of outcomes.entries()) {
+    const description = descriptions[index];
+    const age = description?.ageMs;
     if (age !== undefined) oldestEventAgeMs = Math.max(oldestEventAgeMs ?? 0, age);
     if (outcome.receivers === 0) zeroReceivers += 1;
+    const receivers = outcome.receivers === undefined ? '' : `,"receivers":${outcome.receivers}`;
+    const head = description?.members ?? '';
     if (outcome.error === undefined) {
       published += 1;
-      if (outcome.receivers === 0) logger.warn('published to no subscriber', fields);
-      else logger.info('published', fields);
-    } else if (outcome.error instanceof PrecedingRecordFailedError) {
-      logger.warn('held back behind a failed record of its group', fields);
+      const fields = `${head}${receivers},"outcome":"published"`;
+      if (outcome.receivers === 0) logger.line('WARN', 'published to no subscriber', fields);
+      else logger.line('INFO', 'published', fields);
     } else {
-      logger.error('record failed', fields);
+      const fields = `${head}${receivers},"outcome":"failed","error":${JSON.stringify(describeError(outcome.error))}`;
+      if (outcome.error instanceof PrecedingRecordFailedError) {
+        logger.line('WARN', 'held back behind a failed record of its group', fields);
+      } else {
+        logger.line('ERROR', 'record failed', fields);
+      }
     }
   }
 
@@ -59,24 +92,6 @@ export function reportBatch(
   };
   logger.info('batch processed', { ...summary, ...embeddedMetrics(summary, metrics, now) });
   return summary;
-}
-
-function recordFields(outcome: RecordOutcome): LogFields {
-  const { record, event } = outcome;
-  return {
-    messageId: record.messageId,
-    group: outcome.group,
-    sequenceNumber: record.attributes?.SequenceNumber,
-    receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? Number.NaN) || undefined,
-    source: event?.source,
-    detailType: event?.['detail-type'],
-    resources: event?.resources,
-    account: outcome.account,
-    channel: outcome.channel,
-    receivers: outcome.receivers,
-    outcome: outcome.error === undefined ? 'published' : 'failed',
-    error: outcome.error,
-  };
 }
 
 function embeddedMetrics(
