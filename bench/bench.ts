@@ -146,7 +146,7 @@ try {
     console.log(`${name.padEnd(width)}  ${value.padStart(9)}  ${goal.padEnd(8)}  ${goal === '' ? '' : met ? 'yes' : 'NO'}`);
   }
   console.log(
-    `\n${BATCHES} batches of 10 records, median of 3 rounds; proxy adds ${PROXY_DELAY_MS} ms each way; ${process.version}`,
+    `\n${BATCHES} batches of 10 records in 2 groups, ${ROUNDS} alternating rounds (handler, then raw); proxy adds ${PROXY_DELAY_MS} ms each way; ${process.version}`,
   );
   if (rows.some(([, , goal, met]) => goal !== '' && !met)) process.exitCode = 1;
 } finally {
