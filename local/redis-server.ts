@@ -32,6 +32,10 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
     const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
+    // However this process ends (a crash, a closed stdout), the throwaway server does not outlive it.
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     let stderr = '';
     proc.stderr?.on('data', (chunk) => {
       stderr += String(chunk);

@@ -63,6 +63,24 @@ describe('npm start', () => {
     assert.equal(error.code, 'ECONNREFUSED', 'the redis-server it started is gone');
   });
 
+  it('does not leave its redis-server behind when it dies (here: its stdout closed, as with `| head -1`)', {
+    timeout: 60_000,
+  }, async () => {
+    const { child, exited } = run([], { env: { REDIS_URL: '' } });
+    const port = await new Promise<string>((resolve) => {
+      child.stdout.on('data', (chunk) => {
+        const match = /redis-server on port (\d+)/.exec(String(chunk));
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+    });
+    child.stdout.destroy();
+    await exited;
+
+    const probe = connect(Number(port), '127.0.0.1');
+    const [error] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'ECONNREFUSED');
+  });
+
   it('replays JSON lines from stdin, reporting what no rule matches and what is not JSON', { timeout: 60_000 }, async () => {
     const [first, second] = sampleEvents();
     const input = [
