@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { describeError } from '../lambda/errors.ts';
 import type { Logger } from '../lambda/log.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { queueArnFromUrl, toLambdaRecord } from './sqs-records.ts';
 
 export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -37,21 +38,6 @@ export function startPoller(options: PollerOptions): Poller {
   const abort = new AbortController();
   let running = true;
 
-  const context = (requestId: string): Context => ({
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'poller',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: options.functionArn ?? '',
-    memoryLimitInMB: '0',
-    awsRequestId: requestId,
-    logGroupName: 'poller',
-    logStreamName: 'poller',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  });
-
   const pollOnce = async (loop: number): Promise<void> => {
     const received = await sqs.send(
       new ReceiveMessageCommand({
@@ -66,7 +52,10 @@ export function startPoller(options: PollerOptions): Poller {
     const messages = received.Messages ?? [];
     if (messages.length === 0) return;
     const records = messages.map((message) => toLambdaRecord(message, queueArn, region));
-    const response = await handler({ Records: records }, context(`poller-${loop}-${Date.now()}`));
+    const response = await handler(
+      { Records: records },
+      lambdaContext(options.functionArn ?? '', `poller-${loop}-${Date.now()}`),
+    );
     const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
     const done = records.filter((record) => !failed.has(record.messageId));
     if (done.length === 0) return;

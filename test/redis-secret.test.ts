@@ -5,6 +5,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
+import type { Logger } from '../lambda/log.ts';
 import { parseRedisSecret } from '../lambda/secret.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
@@ -21,6 +22,16 @@ function batch() {
 }
 
 describe('Redis password from Secrets Manager', () => {
+  const handlerWithSecret = (logger: Logger) =>
+    createHandler({
+      env: {
+        REDIS_URL: redis.url,
+        REDIS_AUTH_SECRET_ARN: SECRET_ARN,
+        REDIS_CONNECT_TIMEOUT_MS: '300',
+        REDIS_COMMAND_TIMEOUT_MS: '300',
+      },
+      logger,
+    });
   const track = closeAfterEach();
   const secrets = mockClient(SecretsManagerClient);
   let redis: RedisServer;
@@ -63,17 +74,7 @@ describe('Redis password from Secrets Manager', () => {
       .on(GetSecretValueCommand)
       .resolves({ SecretString: JSON.stringify({ username: 'default', password: 'wrong-Pa55word' }) });
     const logs = captureLogs();
-    const handler = track(
-      createHandler({
-        env: {
-          REDIS_URL: redis.url,
-          REDIS_AUTH_SECRET_ARN: SECRET_ARN,
-          REDIS_CONNECT_TIMEOUT_MS: '300',
-          REDIS_COMMAND_TIMEOUT_MS: '300',
-        },
-        logger: logs.logger,
-      }),
-    );
+    const handler = track(handlerWithSecret(logs.logger));
 
     const response = await handler(batch(), lambdaContext());
 
@@ -88,17 +89,7 @@ describe('Redis password from Secrets Manager', () => {
   it('reads the secret again after an authentication failure (rotation) and recovers', async () => {
     secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: PASSWORD }).resolves({ SecretString: ROTATED });
     const logs = captureLogs();
-    const handler = track(
-      createHandler({
-        env: {
-          REDIS_URL: redis.url,
-          REDIS_AUTH_SECRET_ARN: SECRET_ARN,
-          REDIS_CONNECT_TIMEOUT_MS: '300',
-          REDIS_COMMAND_TIMEOUT_MS: '300',
-        },
-        logger: logs.logger,
-      }),
-    );
+    const handler = track(handlerWithSecret(logs.logger));
     assert.deepEqual(await handler(batch(), lambdaContext()), { batchItemFailures: [] });
 
     // Rotation: the password changes and the function's connection drops, so it must authenticate again.

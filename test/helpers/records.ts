@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext as localLambdaContext } from '../../local/lambda-context.ts';
 
 export const ACCOUNT = '123456789012';
 export const FUNCTION_ACCOUNT = '210987654321';
@@ -44,20 +45,8 @@ export function sqsEvent(records: readonly SQSRecord[]): SQSEvent {
 
 /** `null`: a context whose ARN names no account. */
 export function lambdaContext(account: string | null = FUNCTION_ACCOUNT): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'management-events-sync',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: account === null ? '' : `arn:aws:lambda:us-east-1:${account}:function:management-events-sync`,
-    memoryLimitInMB: '256',
-    awsRequestId: 'request-1',
-    logGroupName: '/aws/lambda/management-events-sync',
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  const arn = account === null ? '' : `arn:aws:lambda:us-east-1:${account}:function:management-events-sync`;
+  return localLambdaContext(arn, 'request-1');
 }
 
 /** The sample EventBridge events shipped in events/, one JSON object per line. */
