@@ -103,6 +103,8 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   });
   redis.on('ready', () => {
     if (down) logger.info('redis connection restored');
+    // Accepted after all (e.g. Redis restarted before its ACL file loaded): nothing to rotate.
+    authFailed = false;
     down = false;
     errorLogged = false;
     lastError = undefined;
