@@ -1,4 +1,4 @@
-import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS } from './aws-clients.ts';
+import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS, awsCallOptions } from './aws-clients.ts';
 import { AccountUnavailableError } from './errors.ts';
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -17,7 +17,7 @@ export async function accountFromSts(): Promise<string> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({ requestHandler: AWS_REQUEST_TIMEOUTS, maxAttempts: AWS_MAX_ATTEMPTS });
   try {
-    const { Account } = await sts.send(new GetCallerIdentityCommand({}));
+    const { Account } = await sts.send(new GetCallerIdentityCommand({}), awsCallOptions());
     if (!isAccountId(Account)) throw new AccountUnavailableError('STS GetCallerIdentity returned no account');
     return Account;
   } finally {

@@ -1,4 +1,4 @@
-import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS } from './aws-clients.ts';
+import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS, awsCallOptions } from './aws-clients.ts';
 import type { RedisCredentials } from './redis.ts';
 
 export class RedisSecretError extends Error {
@@ -34,7 +34,7 @@ export async function readRedisSecret(secretArn: string): Promise<RedisCredentia
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({ requestHandler: AWS_REQUEST_TIMEOUTS, maxAttempts: AWS_MAX_ATTEMPTS });
   try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), awsCallOptions());
     return parseRedisSecret(SecretString);
   } catch (error) {
     if (error instanceof RedisSecretError) throw error;
