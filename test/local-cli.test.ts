@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalQueue } from '../local/local-queue.ts';
@@ -95,6 +98,26 @@ describe('npm start', () => {
     assert.match(stdout, /skipped line 2: not JSON/);
     assert.match(stdout, /skipped s3-1: no rule matches source aws.s3/);
     assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+  });
+
+  it('replays an --events file holding a JSON array or an {"Events": [...]} export', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'events-'));
+    const file = join(dir, 'archive.json');
+    writeFileSync(file, JSON.stringify({ Events: sampleEvents().slice(0, 3) }));
+    const { exited } = run(['--events', file], { env: { REDIS_URL: redis.url } });
+    const { code, stdout } = await exited;
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, new RegExp(`replaying 3 events from ${file}`));
+    assert.match(stdout, /delivered 3\/3 events, 0 dead-lettered\n$/);
+  });
+
+  it('says how to get Redis when there is neither REDIS_URL nor redis-server', { timeout: 60_000 }, async () => {
+    const { exited } = run([], { env: { REDIS_URL: '', REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
+    const { code, stdout, stderr } = await exited;
+    assert.equal(code, 2, stdout + stderr);
+    assert.match(stderr, /redis-server not found .*apt-get install -y redis-server/);
+    assert.match(stderr, /REDIS_URL/);
   });
 
   it('exits non-zero when an event is not delivered', { timeout: 60_000 }, async () => {
