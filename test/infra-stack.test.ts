@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.ts';
 import { ContextError } from '../infra/config.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
@@ -243,6 +243,13 @@ describe('context', () => {
       () => synthApp({ redisUrl: 'rediss://sync:hunter2@cache:6379' }),
       (error: Error) => /redisAuthSecretArn/.test(error.message) && !error.message.includes('hunter2'),
     );
+  });
+
+  it('warns, without stopping, when maxReceiveCount is below 5', () => {
+    const { stacks } = synthApp({ regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: '2' });
+    Annotations.fromStack(stacks[0] as SyncStack).hasWarning('*', Match.stringLikeRegexp('maxReceiveCount=2: a Redis outage'));
+    const { stacks: quiet } = synthApp({ regions: 'eu-west-1', redisUrl: REDIS_URL });
+    Annotations.fromStack(quiet[0] as SyncStack).hasNoWarning('*', Match.stringLikeRegexp('maxReceiveCount'));
   });
 
   it('parses numbers and booleans given as strings with -c', () => {
