@@ -112,6 +112,32 @@ describe('npm start', () => {
     assert.match(stdout, /delivered 3\/3 events, 0 dead-lettered\n$/);
   });
 
+  it('--follow delivers events as lines arrive on stdin and stops on Ctrl-C', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [MAIN, '--follow'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    track({ close: () => void child.kill('SIGKILL') });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    const inventoryLines = () => stdout.split('\n').filter((line) => line.startsWith('inventory <- '));
+    const [first, second] = sampleEvents();
+    const exited = once(child, 'exit');
+
+    child.stdin.write(`${JSON.stringify(first)}\n`);
+    await waitUntil(() => inventoryLines().length === 1);
+    child.stdin.write(`${JSON.stringify(second)}\n`);
+    await waitUntil(() => inventoryLines().length === 2);
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    assert.equal(code, 130);
+    assert.match(inventoryLines()[0] ?? '', /state=pending/);
+    assert.match(inventoryLines()[1] ?? '', /tags changed: Name, env/);
+  });
+
   it('says how to get Redis when there is neither REDIS_URL nor redis-server', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '', REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
     const { code, stdout, stderr } = await exited;
@@ -172,4 +198,12 @@ async function queueEmpty(queue: Awaited<ReturnType<typeof startLocalQueue>>): P
     }),
   );
   return Number(Attributes?.ApproximateNumberOfMessages) === 0 && Number(Attributes?.ApproximateNumberOfMessagesNotVisible) === 0;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(20);
+  }
 }
