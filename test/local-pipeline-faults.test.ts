@@ -5,7 +5,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startPipeline } from '../local/pipeline.ts';
 import type { RoutedEvent } from '../local/router.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
-import { captureLogs } from './helpers/log-capture.ts';
+import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
 
@@ -90,11 +90,14 @@ describe('the local pipeline under network faults', () => {
       assert.deepEqual(first, sent, `first deliveries of ${group} in send order`);
     }
     // The faults did bite: records failed and were delivered again later.
-    const failedLines = logs.withMessage('record failed').length;
-    assert.ok(failedLines > 0, 'the outage failed some records');
+    const failed = logs.withMessage('record failed');
+    const byOutage = failed.filter((entry) => errorOf(entry).name === 'RedisPublishError').length;
+    const byPoison = failed.filter((entry) => errorOf(entry).name === 'InvalidBodyError').length;
+    assert.ok(byOutage > 0, 'the cut and the stall failed some records');
+    assert.equal(byPoison, 5, 'the poison was tried maxReceiveCount times');
     const duplicates = [...pipeline.deliveries.values()].filter((count) => count > 1).length;
     t.diagnostic(
-      `${events.length} events in ${GROUPS.length} groups: all delivered, ${duplicates} delivered more than once, ${failedLines} failed record outcomes, 1 poison dead-lettered`,
+      `${events.length} events in ${GROUPS.length} groups: all delivered, ${duplicates} delivered more than once, ${byOutage} records failed by the outage and retried, 1 poison dead-lettered after ${byPoison} tries`,
     );
   });
 });
