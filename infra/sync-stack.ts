@@ -15,12 +15,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
 import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
 import type { StackSettings } from './config.ts';
 import { deadLetterQueueName, queueName, RULES } from './rules.ts';
 
-export const METRICS_NAMESPACE = 'AssetSync';
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
 
 export interface SyncStackProps extends StackProps {
@@ -207,7 +207,7 @@ export class SyncStack extends Stack {
       REDIS_URL: settings.redisUrl ?? '',
       TOPIC_PREFIX: settings.topicPrefix,
       REQUIRE_SUBSCRIBER: String(settings.requireSubscriber),
-      METRICS_NAMESPACE,
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (settings.redisAuthSecretArn !== undefined) environment.REDIS_AUTH_SECRET_ARN = settings.redisAuthSecretArn;
@@ -247,7 +247,7 @@ export class SyncStack extends Stack {
 
     const emf = (metricName: string) =>
       new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace: DEFAULT_METRICS_NAMESPACE,
         metricName,
         dimensionsMap: { FunctionName: fn.functionName },
         statistic: 'Sum',

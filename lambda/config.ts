@@ -1,6 +1,8 @@
 import { ConfigError } from './errors.ts';
 
 export const DEFAULT_TOPIC_PREFIX = 'topic-account-management-events-';
+/** CloudWatch namespace of the metrics in the summary line; the stack's alarms read the same. */
+export const DEFAULT_METRICS_NAMESPACE = 'AssetSync';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 /** Above this the function no longer fails fast: a stalled Redis would hold a batch close to the function timeout. */
@@ -73,7 +75,7 @@ export function loadConfig(env: Environment): SyncConfig {
     requireSubscriber,
     connectTimeoutMs,
     commandTimeoutMs,
-    metricsNamespace: emptyToUndefined(env.METRICS_NAMESPACE) ?? 'AssetSync',
+    metricsNamespace: emptyToUndefined(env.METRICS_NAMESPACE) ?? DEFAULT_METRICS_NAMESPACE,
     functionName: emptyToUndefined(env.AWS_LAMBDA_FUNCTION_NAME) ?? 'poller',
   };
 }

@@ -7,8 +7,6 @@ import { readRedisSecret } from './secret.ts';
 export interface ContainerOptions {
   readonly env: Environment;
   readonly logger: Logger;
-  readonly readSecret?: (secretArn: string) => Promise<RedisCredentials>;
-  readonly lookupAccount?: () => Promise<string>;
 }
 
 /** After an auth failure the secret is read again, but not more often than this (a wrong secret stays wrong). */
@@ -19,7 +17,7 @@ const SECRET_REREAD_INTERVAL_MS = 60_000;
  * STS. Nothing of one invocation is kept here, so invocations may run concurrently (the local poller does).
  */
 export function createContainer(options: ContainerOptions) {
-  const { env, logger, readSecret = readRedisSecret } = options;
+  const { env, logger } = options;
   let config: { value: SyncConfig } | { error: unknown } | undefined;
   let publisher: Promise<RedisPublisher> | undefined;
   let secretRereadAt = Number.NEGATIVE_INFINITY;
@@ -39,7 +37,7 @@ export function createContainer(options: ContainerOptions) {
   const connect = async (settings: SyncConfig): Promise<RedisPublisher> => {
     let credentials: RedisCredentials | undefined;
     if (settings.redisAuthSecretArn !== undefined) {
-      credentials = await readSecret(settings.redisAuthSecretArn);
+      credentials = await readRedisSecret(settings.redisAuthSecretArn);
     }
     return createRedisPublisher(
       {
@@ -80,7 +78,7 @@ export function createContainer(options: ContainerOptions) {
   return {
     config: getConfig,
     publisher: getPublisher,
-    fallbackAccount: createFallbackAccount(options.lookupAccount),
+    fallbackAccount: createFallbackAccount(),
     async close() {
       const current = await publisher?.catch(() => undefined);
       publisher = undefined;

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DEFAULT_METRICS_NAMESPACE } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
 import { prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
@@ -20,7 +21,7 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     const records = event.Records ?? [];
     let outcomes: RecordOutcome[];
     let descriptions: RecordDescription[] | undefined;
-    let metrics = { metricsNamespace: 'AssetSync', functionName: context.functionName ?? 'unknown' };
+    let metrics = { metricsNamespace: DEFAULT_METRICS_NAMESPACE, functionName: context.functionName ?? 'unknown' };
     try {
       const config = container.config();
       metrics = config;

@@ -24,10 +24,8 @@ export interface OrderedPublisher {
   publishGroups(groups: readonly (readonly OutgoingMessage[])[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult[]>;
 }
 
-export interface BatchOptions {
-  readonly publisher: OrderedPublisher;
+export interface PrepareOptions {
   readonly topicPrefix: string;
-  readonly requireSubscriber: boolean;
   /** The account for events that carry none (function ARN, else STS); called at most once per batch. */
   readonly fallbackAccount: () => Promise<string>;
 }
@@ -55,20 +53,8 @@ export interface RecordOutcome {
   readonly error?: Error;
 }
 
-/**
- * Publishes a batch: one outcome per record, in the records' order. Within a message group a record is published
- * only if every earlier one of the group was; a failure in one group does not hold back the others. The whole
- * batch is one Redis call, so one round trip.
- */
-export async function publishBatch(records: readonly SQSRecord[], options: BatchOptions): Promise<RecordOutcome[]> {
-  return sendBatch(await prepareBatch(records, options), options.publisher, options.requireSubscriber);
-}
-
 /** Parses every body and finds its channel; the fallback account is asked for once, and only when an event lacks one. */
-export async function prepareBatch(
-  records: readonly SQSRecord[],
-  options: Pick<BatchOptions, 'topicPrefix' | 'fallbackAccount'>,
-): Promise<PreparedRecord[]> {
+export async function prepareBatch(records: readonly SQSRecord[], options: PrepareOptions): Promise<PreparedRecord[]> {
   const prepared: PreparedRecord[] = [];
   const needFallback: number[] = [];
   for (const [index, record] of records.entries()) {
@@ -101,8 +87,10 @@ export async function prepareBatch(
 }
 
 /**
- * Sends a prepared batch in one Redis call. With the client connected, the command is written before this returns,
- * so the caller can do other work while Redis answers.
+ * Sends a prepared batch in one Redis call: one outcome per record, in the records' order. Within a message group a
+ * record is published only if every earlier one of the group was; a failure in one group does not hold back the
+ * others. With the client connected, the command is written before this returns, so the caller can do other work
+ * while Redis answers.
  */
 export function sendBatch(
   prepared: readonly PreparedRecord[],

@@ -111,7 +111,6 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   });
 
   const ready = (): Promise<void> => {
-    if (redis.status === 'ready') return Promise.resolve();
     if (redis.status === 'wait') redis.connect().catch(() => undefined);
     const waitMs = connectTimeoutMs + commandTimeoutMs;
     return new Promise((resolve, reject) => {
