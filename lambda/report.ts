@@ -1,6 +1,6 @@
 import type { SyncConfig } from './config.ts';
 import { describeError, PrecedingRecordFailedError } from './errors.ts';
-import { type LogFields, type Logger, members } from './log.ts';
+import { type Logger, members } from './log.ts';
 import type { RecordOutcome } from './publish-batch.ts';
 import { eventAgeMs } from './records.ts';
 
@@ -90,35 +90,35 @@ export function reportBatch(
     durationMs: now - startedAt,
     oldestEventAgeMs,
   };
-  logger.info('batch processed', { ...summary, ...embeddedMetrics(summary, metrics, now) });
+  logger.line('INFO', 'batch processed', summaryMembers(summary, metrics, now));
   return summary;
 }
 
-function embeddedMetrics(
+const COUNT_METRICS = [METRIC_NAMES.published, METRIC_NAMES.failed, METRIC_NAMES.zeroReceivers].map((Name) => ({
+  Name,
+  Unit: 'Count',
+}));
+const METRICS_WITHOUT_AGE = JSON.stringify(COUNT_METRICS);
+const METRICS_WITH_AGE = JSON.stringify([...COUNT_METRICS, { Name: METRIC_NAMES.oldestEventAgeMs, Unit: 'Milliseconds' }]);
+
+/**
+ * The summary's fields and its metrics in CloudWatch embedded metric format, as JSON object members. Written out
+ * rather than built as an object and stringified: it is on every invocation's path after Redis answers, and all but
+ * two of its values are integers.
+ */
+function summaryMembers(
   summary: BatchSummary,
   { metricsNamespace, functionName }: Pick<SyncConfig, 'metricsNamespace' | 'functionName'>,
   timestamp: number,
-): LogFields {
-  const values: LogFields = {
-    [METRIC_NAMES.published]: summary.published,
-    [METRIC_NAMES.failed]: summary.failed,
-    [METRIC_NAMES.zeroReceivers]: summary.zeroReceivers,
-  };
-  const metrics: { Name: string; Unit: string }[] = [
-    { Name: METRIC_NAMES.published, Unit: 'Count' },
-    { Name: METRIC_NAMES.failed, Unit: 'Count' },
-    { Name: METRIC_NAMES.zeroReceivers, Unit: 'Count' },
-  ];
-  if (summary.oldestEventAgeMs !== undefined) {
-    values[METRIC_NAMES.oldestEventAgeMs] = summary.oldestEventAgeMs;
-    metrics.push({ Name: METRIC_NAMES.oldestEventAgeMs, Unit: 'Milliseconds' });
-  }
-  return {
-    FunctionName: functionName,
-    ...values,
-    _aws: {
-      Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: metricsNamespace, Dimensions: [['FunctionName']], Metrics: metrics }],
-    },
-  };
+): string {
+  const { records, published, failed, zeroReceivers, groups, durationMs, oldestEventAgeMs: age } = summary;
+  const counts = `"records":${records},"published":${published},"failed":${failed},"zeroReceivers":${zeroReceivers}`;
+  const fields = `${counts},"groups":${groups},"durationMs":${durationMs}${age === undefined ? '' : `,"oldestEventAgeMs":${age}`}`;
+  const values =
+    `"${METRIC_NAMES.published}":${published},"${METRIC_NAMES.failed}":${failed},` +
+    `"${METRIC_NAMES.zeroReceivers}":${zeroReceivers}${age === undefined ? '' : `,"${METRIC_NAMES.oldestEventAgeMs}":${age}`}`;
+  const directive =
+    `{"Namespace":${JSON.stringify(metricsNamespace)},"Dimensions":[["FunctionName"]],` +
+    `"Metrics":${age === undefined ? METRICS_WITHOUT_AGE : METRICS_WITH_AGE}}`;
+  return `${fields},"FunctionName":${JSON.stringify(functionName)},${values},"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":[${directive}]}`;
 }

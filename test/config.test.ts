@@ -84,18 +84,42 @@ describe('the summary line', () => {
     const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
     const emf = summary._aws as {
       Timestamp: number;
-      CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+      CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
     };
     const directive = emf.CloudWatchMetrics[0];
     assert.equal(typeof emf.Timestamp, 'number');
+    assert.equal(directive?.Namespace, 'AssetSync');
     assert.deepEqual(directive?.Dimensions, [['FunctionName']]);
+    // The configuration failed, so the dimension comes from the invocation's context.
+    assert.equal(summary.FunctionName, lambdaContext().functionName);
     for (const metric of directive?.Metrics ?? []) assert.equal(typeof summary[metric.Name], 'number', metric.Name);
-    assert.deepEqual(directive?.Metrics.map((m) => m.Name).slice(0, 3), [
-      'RecordsPublished',
-      'RecordsFailed',
-      'ZeroReceiverPublishes',
+    assert.deepEqual(directive?.Metrics, [
+      { Name: 'RecordsPublished', Unit: 'Count' },
+      { Name: 'RecordsFailed', Unit: 'Count' },
+      { Name: 'ZeroReceiverPublishes', Unit: 'Count' },
+      // The record's SentTimestamp gives an age even though its body is no event.
+      { Name: 'OldestEventAge', Unit: 'Milliseconds' },
     ]);
     assert.equal(summary.RecordsFailed, 1);
+    assert.equal(summary.OldestEventAge, summary.oldestEventAgeMs);
+    await handler.close();
+  });
+
+  it('leaves the age metric out when no record tells when it happened', async () => {
+    const logs = captureLogs();
+    const handler = createHandler({ env: { REDIS_URL: 'memcached://x' }, logger: logs.logger });
+    const record = sqsRecord({ body: '[]' });
+    record.attributes.SentTimestamp = 'not a time';
+    await handler(sqsEvent([record]), lambdaContext());
+
+    const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
+    const emf = summary._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+    assert.equal('oldestEventAgeMs' in summary, false);
+    assert.equal('OldestEventAge' in summary, false);
+    assert.deepEqual(
+      emf.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name),
+      ['RecordsPublished', 'RecordsFailed', 'ZeroReceiverPublishes'],
+    );
     await handler.close();
   });
 });
