@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createAnswerDeadline } from './answer-deadline.ts';
 import { RedisPublishError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { GroupPublishResult, OrderedPublisher, OutgoingMessage } from './publish-batch.ts';
@@ -72,9 +73,7 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   const redis = new Redis(settings.url, {
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
-    // A stalled socket (TCP open, no answer) is dropped and reconnected instead of carrying on behind a backlog.
-    socketTimeout: commandTimeoutMs,
+    // No commandTimeout or socketTimeout: `answers` below bounds every call with one timer per client.
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -90,6 +89,13 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   let down = false;
   let errorLogged = false;
   let closing = false;
+  // A stalled socket (TCP open, no answer) is dropped: every call waiting on it fails, and the client reconnects
+  // instead of carrying on behind a backlog.
+  const answers = createAnswerDeadline(
+    commandTimeoutMs,
+    () => new RedisPublishError(`Redis did not answer within ${commandTimeoutMs} ms`),
+    (error) => redis.stream?.destroy(error),
+  );
   redis.on('error', (error: Error) => {
     if (AUTH_ERROR.test(error.message)) authFailed = true;
     lastError = `${error.name}: ${error.message}`;
@@ -127,6 +133,8 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
         if (AUTH_ERROR.test(error.message)) settle(new RedisPublishError(`Redis rejected the credentials: ${error.message}`));
       };
       const timer = setTimeout(() => {
+        // Connected but the handshake went unanswered: drop it, or the next attempt would wait behind it.
+        if (redis.status === 'connect') redis.stream?.destroy();
         const cause = lastError === undefined ? '' : ` (${lastError})`;
         settle(new RedisPublishError(`Redis not ready within ${waitMs} ms${cause}`));
       }, waitMs);
@@ -151,7 +159,7 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
       }
       let reply: unknown[][];
       try {
-        reply = await redis.publishGroups(...args);
+        reply = await answers.wait(redis.publishGroups(...args));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         if (AUTH_ERROR.test(message)) authFailed = true;

@@ -58,8 +58,9 @@ describe('when Redis is unreachable, stalled or restarted', () => {
   it('fails every record promptly when Redis stalls (TCP open, no answer), then recovers by itself', async () => {
     const proxy = track(await startTcpProxy(redis.port));
     const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const logs = captureLogs();
     const handler = track(
-      createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ...TIMEOUTS }, logger: captureLogs().logger }),
+      createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ...TIMEOUTS }, logger: logs.logger }),
     );
     const warm = await handler(batch(), lambdaContext());
     assert.deepEqual(warm, { batchItemFailures: [] });
@@ -69,11 +70,15 @@ describe('when Redis is unreachable, stalled or restarted', () => {
     const { result, ms } = await timed(handler(stalled, lambdaContext()));
     assert.equal(result.batchItemFailures.length, stalled.Records.length);
     assert.ok(ms < PROMPT_MS, `returned after ${Math.round(ms)} ms`);
+    assert.match(errorOf(logs.withMessage('record failed')[0]).message, /^Redis did not answer within 300 ms$/);
+    // The function drops the stalled connection itself (the proxy keeps it open) and connects again.
+    await eventually(async () => assert.equal(proxy.accepted, 2));
 
-    // A new connection attempt during the stall is bounded too.
+    // A new connection attempt during the stall is bounded too, and its unanswered handshake is dropped in turn.
     const again = await timed(handler(batch(), lambdaContext()));
     assert.equal(again.result.batchItemFailures.length, 3);
     assert.ok(again.ms < PROMPT_MS, `returned after ${Math.round(again.ms)} ms`);
+    await eventually(async () => assert.equal(proxy.accepted, 3));
 
     proxy.setMode('pass');
     const recovered = batch();

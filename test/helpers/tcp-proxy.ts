@@ -11,6 +11,8 @@ export interface TcpProxy {
   /** Client-to-server turns: a client chunk that follows a server reply (or opens the connection). */
   readonly turns: number;
   resetTurns(): void;
+  /** Connections accepted so far (not counting those refused while cut). */
+  readonly accepted: number;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ interface Pair {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let mode: ProxyMode = 'pass';
   let turns = 0;
+  let accepted = 0;
   const pairs = new Set<Pair>();
   const state = { delayMs: 0 };
 
@@ -48,6 +51,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       client.resetAndDestroy();
       return;
     }
+    accepted += 1;
     const pair: Pair = { client, server: undefined };
     pairs.add(pair);
     let awaitingClient = true;
@@ -107,6 +111,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     resetTurns() {
       turns = 0;
+    },
+    get accepted() {
+      return accepted;
     },
     setMode(next) {
       const previous = mode;
