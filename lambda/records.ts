@@ -39,6 +39,7 @@ export function eventAccount(event: EventObject | undefined): string | undefined
 /** Milliseconds since the event happened (its `time`), else since SQS received it. */
 export function eventAgeMs(record: SQSRecord, event: EventObject | undefined, now: number): number | undefined {
   const time = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
-  const since = Number.isFinite(time) ? time : Number(record.attributes?.SentTimestamp);
+  // An empty attribute is no time (Number('') would be 0, an age of 56 years).
+  const since = Number.isFinite(time) ? time : Number(record.attributes?.SentTimestamp || Number.NaN);
   return Number.isFinite(since) ? Math.max(0, now - since) : undefined;
 }

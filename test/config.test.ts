@@ -105,21 +105,23 @@ describe('the summary line', () => {
     await handler.close();
   });
 
-  it('leaves the age metric out when no record tells when it happened', async () => {
-    const logs = captureLogs();
-    const handler = createHandler({ env: { REDIS_URL: 'memcached://x' }, logger: logs.logger });
-    const record = sqsRecord({ body: '[]' });
-    record.attributes.SentTimestamp = 'not a time';
-    await handler(sqsEvent([record]), lambdaContext());
+  for (const sentTimestamp of ['not a time', '']) {
+    it(`leaves the age metric out when no record tells when it happened (SentTimestamp ${JSON.stringify(sentTimestamp)})`, async () => {
+      const logs = captureLogs();
+      const handler = createHandler({ env: { REDIS_URL: 'memcached://x' }, logger: logs.logger });
+      const record = sqsRecord({ body: '[]' });
+      record.attributes.SentTimestamp = sentTimestamp;
+      await handler(sqsEvent([record]), lambdaContext());
 
-    const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
-    const emf = summary._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
-    assert.equal('oldestEventAgeMs' in summary, false);
-    assert.equal('OldestEventAge' in summary, false);
-    assert.deepEqual(
-      emf.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name),
-      ['RecordsPublished', 'RecordsFailed', 'ZeroReceiverPublishes'],
-    );
-    await handler.close();
-  });
+      const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
+      const emf = summary._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+      assert.equal('oldestEventAgeMs' in summary, false);
+      assert.equal('OldestEventAge' in summary, false);
+      assert.deepEqual(
+        emf.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name),
+        ['RecordsPublished', 'RecordsFailed', 'ZeroReceiverPublishes'],
+      );
+      await handler.close();
+    });
+  }
 });
