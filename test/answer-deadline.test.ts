@@ -15,7 +15,12 @@ function watch<T>(promise: Promise<T>) {
 }
 
 const never = () => new Promise<never>(() => undefined);
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Moves the mocked clock on, then lets the promises it settled run their callbacks. */
+async function advance(ms: number): Promise<void> {
+  mock.timers.tick(ms);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
 
 describe('the answer deadline (one timer bounds every call waiting on a connection)', () => {
   let late: Error[];
@@ -37,20 +42,18 @@ describe('the answer deadline (one timer bounds every call waiting on a connecti
     const refusal = new Error('NOPERM');
     await assert.rejects(deadline.wait(Promise.reject(refusal)), (error) => error === refusal);
     assert.equal(deadline.waiting, 0);
-    mock.timers.tick(TIMEOUT_MS * 3);
+    await advance(TIMEOUT_MS * 3);
     assert.deepEqual(late, []);
   });
 
   it('fails every waiting call once the oldest has waited too long, and reports the connection once', async () => {
     const first = watch(deadline.wait(never()));
-    mock.timers.tick(100);
+    await advance(100);
     const second = watch(deadline.wait(never()));
-    mock.timers.tick(TIMEOUT_MS - 101);
-    await flush();
+    await advance(TIMEOUT_MS - 101);
     assert.equal(first.settled, 'no');
 
-    mock.timers.tick(1);
-    await flush();
+    await advance(1);
     assert.equal(first.settled, 'rejected');
     assert.equal(second.settled, 'rejected', 'a later call on the same stalled connection fails with it');
     assert.equal((first.error as Error).message, `no answer within ${TIMEOUT_MS} ms`);
@@ -62,37 +65,32 @@ describe('the answer deadline (one timer bounds every call waiting on a connecti
   it('gives a call sent after an answered one its own full time', async () => {
     let answer: (value: string) => void = () => undefined;
     const first = watch(deadline.wait(new Promise<string>((resolve) => (answer = resolve))));
-    mock.timers.tick(200);
+    await advance(200);
     answer('ok');
-    await flush();
+    await advance(0);
     assert.equal(first.settled, 'resolved');
 
-    mock.timers.tick(50);
+    await advance(50);
     const second = watch(deadline.wait(never()));
     // The timer armed for the first call fires at 300 and finds the second one with 250 ms left.
-    mock.timers.tick(TIMEOUT_MS - 1);
-    await flush();
+    await advance(TIMEOUT_MS - 1);
     assert.equal(second.settled, 'no');
     assert.deepEqual(late, []);
 
-    mock.timers.tick(1);
-    await flush();
+    await advance(1);
     assert.equal(second.settled, 'rejected');
     assert.equal(late.length, 1);
   });
 
   it('watches again after a late call: the next call gets the full time too', async () => {
     watch(deadline.wait(never()));
-    mock.timers.tick(TIMEOUT_MS);
-    await flush();
+    await advance(TIMEOUT_MS);
     assert.equal(late.length, 1);
 
     const next = watch(deadline.wait(never()));
-    mock.timers.tick(TIMEOUT_MS - 1);
-    await flush();
+    await advance(TIMEOUT_MS - 1);
     assert.equal(next.settled, 'no');
-    mock.timers.tick(1);
-    await flush();
+    await advance(1);
     assert.equal(next.settled, 'rejected');
     assert.equal(late.length, 2);
   });
