@@ -49,9 +49,13 @@ async function throughput(url: string) {
   const runHandler = async (slice: readonly SQSEvent[]) => {
     for (const batch of slice) await handler(batch, context);
   };
+  // The validation the contract requires before anything is published; the result is not needed.
+  const parseBodies = (batch: SQSEvent) => {
+    for (const record of batch.Records) JSON.parse(record.body);
+  };
   const runRaw = async (slice: readonly SQSEvent[], validate = false) => {
     for (const batch of slice) {
-      if (validate) for (const record of batch.Records) JSON.parse(record.body);
+      if (validate) parseBodies(batch);
       const pipeline = raw.pipeline();
       for (const record of batch.Records) pipeline.publish(channel, record.body);
       await pipeline.exec();
@@ -62,7 +66,7 @@ async function throughput(url: string) {
   // keeping the contract does.
   const runScript = async (slice: readonly SQSEvent[], validate = false) => {
     for (const batch of slice) {
-      if (validate) for (const record of batch.Records) JSON.parse(record.body);
+      if (validate) parseBodies(batch);
       const groups = Map.groupBy(batch.Records, (record) => record.attributes.MessageGroupId);
       const args = ['0'];
       for (const records of groups.values()) {
