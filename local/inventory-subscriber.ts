@@ -10,6 +10,15 @@ export interface InventorySubscriber {
   close(): Promise<void>;
 }
 
+/** The event in a message body, or undefined when the body is not JSON. */
+export function parseEvent(body: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Subscribes to every account's channel (`prefix*`), as an inventory would, and hands each message on. */
 export async function startInventorySubscriber(
   redisUrl: string,
@@ -19,13 +28,7 @@ export async function startInventorySubscriber(
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   client.on('error', () => undefined);
   client.on('pmessage', (_pattern: string, channel: string, body: string) => {
-    let event: Record<string, unknown> | undefined;
-    try {
-      event = JSON.parse(body) as Record<string, unknown>;
-    } catch {
-      event = undefined;
-    }
-    onMessage({ channel, body, event });
+    onMessage({ channel, body, event: parseEvent(body) });
   });
   await client.connect();
   await client.psubscribe(`${topicPrefix}*`);

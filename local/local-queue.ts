@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
 
@@ -6,8 +6,6 @@ export interface LocalQueue {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
-  /** Messages waiting in the dead-letter queue. */
-  deadLettered(): Promise<number>;
   /** Bodies of the dead-lettered messages (read without deleting them). */
   deadLetterBodies(): Promise<string[]>;
   close(): Promise<void>;
@@ -49,17 +47,6 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     sqs,
     queueUrl: queue.queueUrl,
     deadLetterQueueUrl: dlq.queueUrl,
-    async deadLettered() {
-      const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: dlq.queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      return (
-        Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-      );
-    },
     async deadLetterBodies() {
       const inspected = server.inspectQueue(deadLetterQueueName(region));
       if (inspected === undefined) return [];

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { createHandler, type SyncHandler } from '../lambda/handler.ts';
 import type { Logger } from '../lambda/log.ts';
-import { type InventoryMessage, type InventorySubscriber, startInventorySubscriber } from './inventory-subscriber.ts';
+import { type InventoryMessage, type InventorySubscriber, parseEvent, startInventorySubscriber } from './inventory-subscriber.ts';
 import { type LocalQueue, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { type RoutedEvent, sendToQueue } from './router.ts';
@@ -24,7 +24,10 @@ export interface PipelineOptions {
 export interface Progress {
   readonly sent: number;
   readonly delivered: number;
+  /** Every message in the dead-letter queue, including any that did not come through `send`. */
   readonly deadLettered: number;
+  /** Sent events neither delivered nor dead-lettered yet. */
+  readonly pending: number;
 }
 
 export interface Pipeline {
@@ -60,7 +63,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   try {
     queue = await startLocalQueue(options);
     subscriber = await startInventorySubscriber(options.redisUrl, topicPrefix, (message) => {
-      const id = typeof message.event?.id === 'string' ? message.event.id : message.body;
+      const id = trackingId(message.body, message.event);
       const seen = deliveries.get(id) ?? 0;
       if (seen === 0) firstDeliveries.push(id);
       deliveries.set(id, seen + 1);
@@ -88,9 +91,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const localQueue = queue;
 
   const progress = async (): Promise<Progress> => {
+    const deadLetterBodies = await localQueue.deadLetterBodies();
     let delivered = 0;
     for (const id of sentIds) if (deliveries.has(id)) delivered += 1;
-    return { sent: sentIds.size, delivered, deadLettered: await localQueue.deadLettered() };
+    const pending = pendingEvents(sentIds, deliveries, deadLetterBodies).length;
+    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending };
   };
 
   return {
@@ -107,8 +112,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       let lastChange = Date.now();
       for (;;) {
         const now = await progress();
-        if (now.delivered + now.deadLettered >= now.sent) return now;
-        if (now.delivered !== last.delivered || now.deadLettered !== last.deadLettered) lastChange = Date.now();
+        if (now.pending === 0) return now;
+        if (now.pending !== last.pending || now.deadLettered !== last.deadLettered) lastChange = Date.now();
         else if (Date.now() - lastChange > idleMs) return now;
         last = now;
         await sleep(50);
@@ -116,4 +121,22 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     },
     close,
   };
+}
+
+/** The pipeline follows an event by its EventBridge `id`, and a body without one by the body itself. */
+function trackingId(body: string, event = parseEvent(body)): string {
+  return typeof event?.id === 'string' ? event.id : body;
+}
+
+/**
+ * Sent events that are neither delivered nor in the dead-letter queue, matched by id: a count would let a message
+ * that did not come through `send` (a poison body put on the queue directly) stand in for an event still on its way.
+ */
+export function pendingEvents(
+  sent: Iterable<string>,
+  deliveries: ReadonlyMap<string, number>,
+  deadLetterBodies: readonly string[],
+): string[] {
+  const deadLettered = new Set(deadLetterBodies.map((body) => trackingId(body)));
+  return [...sent].filter((id) => !deliveries.has(id) && !deadLettered.has(id));
 }

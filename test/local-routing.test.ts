@@ -4,6 +4,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { RULES } from '../infra/rules.ts';
 import { parseEvents } from '../local/events-input.ts';
 import { startLocalQueue } from '../local/local-queue.ts';
+import { pendingEvents } from '../local/pipeline.ts';
 import { routeEvents, sendToQueue } from '../local/router.ts';
 import { toLambdaRecord } from '../local/sqs-records.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
@@ -74,5 +75,18 @@ describe("the poller's records", () => {
     assert.equal(record.attributes.ApproximateReceiveCount, '1');
     assert.equal(record.eventSource, 'aws:sqs');
     assert.equal(record.awsRegion, 'eu-west-1');
+  });
+});
+
+describe("the local pipeline's progress", () => {
+  it('counts a sent event done only once it is delivered or dead-lettered itself, whatever else is dead-lettered', () => {
+    const body = (id: string) => JSON.stringify({ id, source: 'aws.ec2' });
+    const sent = ['delivered', 'dead-lettered', 'on-its-way'];
+    const deliveries = new Map([['delivered', 1]]);
+    // A poison body put on the queue directly is dead-lettered too; it must not stand in for 'on-its-way'.
+    const deadLetterBodies = [body('dead-lettered'), '{"id": "poison", this is not JSON'];
+
+    assert.deepEqual(pendingEvents(sent, deliveries, deadLetterBodies), ['on-its-way']);
+    assert.deepEqual(pendingEvents(sent, deliveries, [...deadLetterBodies, body('on-its-way')]), []);
   });
 });
