@@ -20,6 +20,8 @@ export function createContainer(options: ContainerOptions) {
   const { env, logger } = options;
   let config: { value: SyncConfig } | { error: unknown } | undefined;
   let publisher: Promise<RedisPublisher> | undefined;
+  // The client once created, so that a batch does not wait a turn of the event loop for it.
+  let created: RedisPublisher | undefined;
   let secretRereadAt = Number.NEGATIVE_INFINITY;
 
   const getConfig = (): SyncConfig => {
@@ -65,23 +67,32 @@ export function createContainer(options: ContainerOptions) {
         await current.close();
       }
       publisher = undefined;
+      created = undefined;
     }
     const next = connect(settings);
     publisher = next;
-    // A failed secret read is not kept: the next invocation tries again.
-    next.catch(() => {
-      if (publisher === next) publisher = undefined;
-    });
+    next.then(
+      (client) => {
+        if (publisher === next) created = client;
+      },
+      // A failed secret read is not kept: the next invocation tries again.
+      () => {
+        if (publisher === next) publisher = undefined;
+      },
+    );
     return next;
   };
 
   return {
     config: getConfig,
     publisher: getPublisher,
+    /** The client when it exists and Redis has not rejected its credentials; else `publisher()` decides. */
+    createdPublisher: (): RedisPublisher | undefined => (created?.authFailed === false ? created : undefined),
     fallbackAccount: createFallbackAccount(),
     async close() {
       const current = await publisher?.catch(() => undefined);
       publisher = undefined;
+      created = undefined;
       await current?.close();
     },
   };

@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
-import { prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
+import { addressToFallback, prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
 import { describeRecords, type RecordDescription, reportBatch } from './report.ts';
 
@@ -19,20 +19,23 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
   const processBatch = async (event: SQSEvent, context: Context): Promise<SettledRecord[]> => {
     const startedAt = Date.now();
     const records = event.Records ?? [];
-    let outcomes: RecordOutcome[];
+    let outcomes: readonly RecordOutcome[];
     let descriptions: RecordDescription[] | undefined;
     let metrics = { metricsNamespace: DEFAULT_METRICS_NAMESPACE, functionName: context.functionName ?? 'unknown' };
     try {
       const config = container.config();
       metrics = config;
-      const publisher = await container.publisher();
-      const prepared = await prepareBatch(records, {
-        topicPrefix: config.topicPrefix,
-        fallbackAccount: () => container.fallbackAccount(context.invokedFunctionArn),
-      });
-      const sending = sendBatch(prepared, publisher, config.requireSubscriber);
+      // Awaited only when there is something to wait for: each await is a turn between batch and Redis.
+      const publisher = container.createdPublisher() ?? (await container.publisher());
+      const prepared = prepareBatch(records, config.topicPrefix);
+      if (prepared.unaddressed.length > 0) {
+        await addressToFallback(prepared.unaddressed, config.topicPrefix, () =>
+          container.fallbackAccount(context.invokedFunctionArn),
+        );
+      }
+      const sending = sendBatch(prepared.records, publisher, config.requireSubscriber);
       // Serialized while Redis answers: the batch's log lines cost next to nothing once the outcome is known.
-      descriptions = describeRecords(prepared);
+      descriptions = describeRecords(prepared.records);
       outcomes = await sending;
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.

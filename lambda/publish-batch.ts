@@ -24,141 +24,131 @@ export interface OrderedPublisher {
   publishGroups(groups: readonly (readonly OutgoingMessage[])[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult[]>;
 }
 
-export interface PrepareOptions {
-  readonly topicPrefix: string;
-  /** The account for events that carry none (function ARN, else STS); called at most once per batch. */
-  readonly fallbackAccount: () => Promise<string>;
-}
-
-/** A record parsed and addressed, ready to send; `error` when it cannot be sent (bad body, no account). */
-export interface PreparedRecord {
-  readonly index: number;
-  readonly record: SQSRecord;
-  readonly group: string;
-  readonly event: EventObject | undefined;
-  readonly account?: string;
-  readonly channel?: string;
-  readonly error?: Error;
-}
-
+/**
+ * One record of a batch: parsed and addressed before the publish, its outcome filled in once Redis has answered. One
+ * object serves both steps because the function's time per batch is mostly spent between Redis round trips.
+ */
 export interface RecordOutcome {
   readonly record: SQSRecord;
   readonly group: string;
   readonly event: EventObject | undefined;
-  readonly account?: string;
-  readonly channel?: string;
+  account?: string;
+  channel?: string;
   /** Set when PUBLISH ran, also for a record failed for want of a subscriber. */
-  readonly receivers?: number;
+  receivers?: number;
   /** Set when the record failed: SQS will redeliver it. */
-  readonly error?: Error;
+  error?: Error;
 }
 
-/** Parses every body and finds its channel; the fallback account is asked for once, and only when an event lacks one. */
-export async function prepareBatch(records: readonly SQSRecord[], options: PrepareOptions): Promise<PreparedRecord[]> {
-  const prepared: PreparedRecord[] = [];
-  const needFallback: number[] = [];
-  for (const [index, record] of records.entries()) {
+/** The batch's records parsed and addressed, in order; `unaddressed` are the events that carry no account. */
+export interface PreparedBatch {
+  readonly records: RecordOutcome[];
+  readonly unaddressed: RecordOutcome[];
+}
+
+/** Parses every body and finds its channel from the event's account. */
+export function prepareBatch(records: readonly SQSRecord[], topicPrefix: string): PreparedBatch {
+  const prepared: RecordOutcome[] = [];
+  const unaddressed: RecordOutcome[] = [];
+  for (const record of records) {
     const group = messageGroupOf(record);
     const parsed = parseBody(record.body);
     if (!parsed.ok) {
-      prepared.push({ index, record, group, event: undefined, error: parsed.error });
+      prepared.push({ record, group, event: undefined, error: parsed.error });
       continue;
     }
     const account = eventAccount(parsed.event);
-    if (account === undefined) needFallback.push(index);
-    prepared.push({ index, record, group, event: parsed.event, account, channel: account && options.topicPrefix + account });
+    const item: RecordOutcome = { record, group, event: parsed.event, account, channel: account && topicPrefix + account };
+    if (account === undefined) unaddressed.push(item);
+    prepared.push(item);
   }
-  if (needFallback.length > 0) {
-    let fallback: { account: string } | { error: Error };
-    try {
-      fallback = { account: await options.fallbackAccount() };
-    } catch (error) {
-      fallback = { error: error as Error };
+  return { records: prepared, unaddressed };
+}
+
+/** Addresses the events that carry no account to the fallback account (function ARN, else STS), asked for once. */
+export async function addressToFallback(
+  unaddressed: readonly RecordOutcome[],
+  topicPrefix: string,
+  fallbackAccount: () => Promise<string>,
+): Promise<void> {
+  try {
+    const account = await fallbackAccount();
+    for (const item of unaddressed) {
+      item.account = account;
+      item.channel = topicPrefix + account;
     }
-    for (const index of needFallback) {
-      const item = prepared[index] as PreparedRecord;
-      prepared[index] =
-        'account' in fallback
-          ? { ...item, account: fallback.account, channel: options.topicPrefix + fallback.account }
-          : { ...item, error: fallback.error };
-    }
+  } catch (error) {
+    for (const item of unaddressed) item.error = error as Error;
   }
-  return prepared;
 }
 
 /**
- * Sends a prepared batch in one Redis call: one outcome per record, in the records' order. Within a message group a
- * record is published only if every earlier one of the group was; a failure in one group does not hold back the
- * others. With the client connected, the command is written before this returns, so the caller can do other work
- * while Redis answers.
+ * Sends a prepared batch in one Redis call and fills in each record's outcome. Within a message group a record is
+ * published only if every earlier one of the group was; a failure in one group does not hold back the others. With
+ * the client connected, the command is written before this returns, so the caller can do other work while Redis
+ * answers.
  */
 export function sendBatch(
-  prepared: readonly PreparedRecord[],
+  prepared: readonly RecordOutcome[],
   publisher: OrderedPublisher,
   requireSubscriber: boolean,
-): Promise<RecordOutcome[]> {
-  const groups = new Map<string, PreparedRecord[]>();
+): Promise<readonly RecordOutcome[]> {
+  const groups = new Map<string, RecordOutcome[]>();
   for (const item of prepared) {
     const members = groups.get(item.group);
     if (members === undefined) groups.set(item.group, [item]);
     else members.push(item);
   }
   // Each group sends the records before its first one that cannot be sent.
-  const plans = [...groups.values()].map((members) => {
-    const firstUnsendable = members.findIndex((item) => item.channel === undefined);
-    return { members, sendable: firstUnsendable === -1 ? members : members.slice(0, firstUnsendable) };
-  });
-  const toSend = plans.filter((plan) => plan.sendable.length > 0);
-  const replies: Promise<readonly GroupPublishResult[]> =
-    toSend.length === 0
-      ? Promise.resolve([])
-      : publisher
-          .publishGroups(
-            toSend.map((plan) => plan.sendable.map((item) => ({ channel: item.channel as string, body: item.record.body }))),
-            requireSubscriber,
-          )
-          .catch((error: unknown) => {
-            const failure = { receivers: [], error: asPublishError(error) };
-            return toSend.map(() => failure);
-          });
-
-  return replies.then((results) => {
-    const outcomes = new Array<RecordOutcome>(prepared.length);
-    for (const plan of plans) {
-      const sent = toSend.indexOf(plan);
-      const result = results[sent] ?? { receivers: [] };
-      for (const [index, outcome] of groupOutcomes(plan.members, plan.sendable, result, requireSubscriber)) {
-        outcomes[index] = outcome;
-      }
+  const sending: RecordOutcome[][] = [];
+  const messages: OutgoingMessage[][] = [];
+  for (const members of groups.values()) {
+    const sendable: OutgoingMessage[] = [];
+    for (const { channel, error, record } of members) {
+      if (channel === undefined || error !== undefined) break;
+      sendable.push({ channel, body: record.body });
     }
-    return outcomes;
-  });
+    if (sendable.length === 0) {
+      settleGroup(members, { receivers: [] }, requireSubscriber);
+    } else {
+      sending.push(members);
+      messages.push(sendable);
+    }
+  }
+  if (sending.length === 0) return Promise.resolve(prepared);
+  return publisher.publishGroups(messages, requireSubscriber).then(
+    (results) => {
+      for (const [index, members] of sending.entries()) {
+        settleGroup(members, results[index] ?? { receivers: [] }, requireSubscriber);
+      }
+      return prepared;
+    },
+    (error: unknown) => {
+      const failure = { receivers: [], error: asPublishError(error) };
+      for (const members of sending) settleGroup(members, failure, requireSubscriber);
+      return prepared;
+    },
+  );
 }
 
-function groupOutcomes(
-  members: readonly PreparedRecord[],
-  sendable: readonly PreparedRecord[],
-  result: GroupPublishResult,
-  requireSubscriber: boolean,
-): [number, RecordOutcome][] {
+/** `result.receivers[i]` answers the group's i-th record; a record past them was not published. */
+function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResult, requireSubscriber: boolean): void {
   let blockedBy: string | undefined;
-  return members.map((item, position) => {
-    const receivers = position < sendable.length ? result.receivers[position] : undefined;
-    let error: Error | undefined;
+  for (const [position, item] of members.entries()) {
+    const receivers = result.receivers[position];
     if (blockedBy !== undefined) {
       // A bad body stays the reason it names; everything else behind a failure is held back for order.
-      error = item.error ?? new PrecedingRecordFailedError(blockedBy);
-    } else if (item.error !== undefined) {
-      error = item.error;
-    } else if (receivers === undefined) {
-      error = result.error ?? new RedisPublishError('Redis did not confirm the publish');
-    } else if (receivers === 0 && requireSubscriber) {
-      error = new NoSubscriberError(`no subscriber on ${item.channel} and REQUIRE_SUBSCRIBER is on`);
+      item.error ??= new PrecedingRecordFailedError(blockedBy);
+    } else if (item.error === undefined) {
+      if (receivers === undefined) {
+        item.error = result.error ?? new RedisPublishError('Redis did not confirm the publish');
+      } else if (receivers === 0 && requireSubscriber) {
+        item.error = new NoSubscriberError(`no subscriber on ${item.channel} and REQUIRE_SUBSCRIBER is on`);
+      }
     }
-    if (error !== undefined) blockedBy ??= item.record.messageId;
-    const { record, group, event, account, channel } = item;
-    return [item.index, { record, group, event, account, channel, receivers, error }];
-  });
+    item.receivers = receivers;
+    if (item.error !== undefined) blockedBy ??= item.record.messageId;
+  }
 }
 
 function asPublishError(error: unknown): Error {

@@ -143,29 +143,30 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     });
   };
 
+  const send = (groups: readonly (readonly OutgoingMessage[])[], stopOnZeroReceivers: boolean) => {
+    const args = [stopOnZeroReceivers ? '1' : '0'];
+    for (const messages of groups) {
+      args.push(String(messages.length));
+      for (const { channel, body } of messages) args.push(channel, body);
+    }
+    return answers.wait(redis.publishGroups(...args)).then(
+      (reply) => groups.map((_, index) => parseGroupReply(reply[index] ?? [])),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (AUTH_ERROR.test(message)) authFailed = true;
+        throw new RedisPublishError(message);
+      },
+    );
+  };
+
   return {
     get authFailed() {
       return authFailed;
     },
-    async publishGroups(
-      groups: readonly (readonly OutgoingMessage[])[],
-      stopOnZeroReceivers: boolean,
-    ): Promise<GroupPublishResult[]> {
-      if (redis.status !== 'ready') await ready();
-      const args = [stopOnZeroReceivers ? '1' : '0'];
-      for (const messages of groups) {
-        args.push(String(messages.length));
-        for (const { channel, body } of messages) args.push(channel, body);
-      }
-      let reply: unknown[][];
-      try {
-        reply = await answers.wait(redis.publishGroups(...args));
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (AUTH_ERROR.test(message)) authFailed = true;
-        throw new RedisPublishError(message);
-      }
-      return groups.map((_, index) => parseGroupReply(reply[index] ?? []));
+    publishGroups(groups: readonly (readonly OutgoingMessage[])[], stopOnZeroReceivers: boolean): Promise<GroupPublishResult[]> {
+      // Not an async function: connected, the command is written before this returns, without a turn of promises.
+      if (redis.status !== 'ready') return ready().then(() => send(groups, stopOnZeroReceivers));
+      return send(groups, stopOnZeroReceivers);
     },
     async close() {
       closing = true;
