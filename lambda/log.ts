@@ -29,6 +29,16 @@ export function createJsonLogger(sink: LineSink = stdoutSink, base: LogFields = 
   let stampedAt = 0;
   let stamp = '';
   const baseMembers = members(base);
+  // The function logs a handful of fixed messages, a line per record: quote each once.
+  const quoted = new Map<string, string>();
+  const quote = (message: string) => {
+    let json = quoted.get(message);
+    if (json === undefined) {
+      json = JSON.stringify(message);
+      if (quoted.size < 64) quoted.set(message, json);
+    }
+    return json;
+  };
   const line = (level: LogLevel, message: string, membersJson: string) => {
     const now = Date.now();
     if (now !== stampedAt) {
@@ -36,7 +46,7 @@ export function createJsonLogger(sink: LineSink = stdoutSink, base: LogFields = 
       stamp = new Date(now).toISOString();
     }
     const rest = `${baseMembers === '' ? '' : `,${baseMembers}`}${membersJson === '' ? '' : `,${membersJson}`}`;
-    sink(`{"timestamp":"${stamp}","level":"${level}","message":${JSON.stringify(message)}${rest}}`);
+    sink(`{"timestamp":"${stamp}","level":"${level}","message":${quote(message)}${rest}}`);
   };
   const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (fields.error !== undefined && (fields.error instanceof Error || typeof fields.error !== 'object')) {

@@ -117,8 +117,24 @@ function summaryMembers(
   const values =
     `"${METRIC_NAMES.published}":${published},"${METRIC_NAMES.failed}":${failed},` +
     `"${METRIC_NAMES.zeroReceivers}":${zeroReceivers}${age === undefined ? '' : `,"${METRIC_NAMES.oldestEventAgeMs}":${age}`}`;
-  const directive =
-    `{"Namespace":${JSON.stringify(metricsNamespace)},"Dimensions":[["FunctionName"]],` +
-    `"Metrics":${age === undefined ? METRICS_WITHOUT_AGE : METRICS_WITH_AGE}}`;
-  return `${fields},"FunctionName":${JSON.stringify(functionName)},${values},"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":[${directive}]}`;
+  const names = quotedNames(metricsNamespace, functionName);
+  const directive = age === undefined ? names.directiveWithoutAge : names.directiveWithAge;
+  return `${fields},"FunctionName":${names.functionName},${values},"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":[${directive}]}`;
+}
+
+// The namespace and function name stay the same for a container's life: quote them once.
+let quoted: { namespace: string; name: string; functionName: string; directiveWithAge: string; directiveWithoutAge: string } | undefined;
+
+function quotedNames(namespace: string, name: string) {
+  if (quoted?.namespace !== namespace || quoted.name !== name) {
+    const head = `{"Namespace":${JSON.stringify(namespace)},"Dimensions":[["FunctionName"]],"Metrics":`;
+    quoted = {
+      namespace,
+      name,
+      functionName: JSON.stringify(name),
+      directiveWithAge: `${head}${METRICS_WITH_AGE}}`,
+      directiveWithoutAge: `${head}${METRICS_WITHOUT_AGE}}`,
+    };
+  }
+  return quoted;
 }

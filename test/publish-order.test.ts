@@ -68,18 +68,22 @@ describe('publishing a batch', () => {
     const subscriber = track(await subscribe(redis.url, fallbackChannel, CHANNEL));
     const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: captureLogs().logger }));
     const withoutAccount = stateChange('i-0000000000000000a', 'running', null);
-    const notAnAccount = JSON.stringify({ ...JSON.parse(stateChange('i-0000000000000000b', 'running')), account: 12345 });
+    // An account is twelve ASCII digits, as a string; anything else is no account.
+    const notAccounts = [12345, '12345678901', '1234567890123', '12345678901a', ' 12345678901', '١٢٣٤٥٦٧٨٩٠١٢'];
+    const withNotAnAccount = notAccounts.map((account, n) =>
+      JSON.stringify({ ...JSON.parse(stateChange(`i-000000000000000b${n}`, 'running')), account }),
+    );
 
     const response = await handler(
-      sqsEvent([sqsRecord({ body: withoutAccount }), sqsRecord({ body: notAnAccount })]),
+      sqsEvent([withoutAccount, ...withNotAnAccount].map((body) => sqsRecord({ body }))),
       lambdaContext(FUNCTION_ACCOUNT),
     );
-    await subscriber.waitFor(2);
+    await subscriber.waitFor(1 + notAccounts.length);
 
     assert.deepEqual(response, { batchItemFailures: [] });
     assert.deepEqual(
       subscriber.received.map((item) => item.channel),
-      [fallbackChannel, fallbackChannel],
+      Array.from({ length: 1 + notAccounts.length }, () => fallbackChannel),
     );
   });
 
