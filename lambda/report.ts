@@ -122,10 +122,18 @@ function summaryMembers(
   return `${fields},"FunctionName":${names.functionName},${values},"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":[${directive}]}`;
 }
 
-// The namespace and function name stay the same for a container's life: quote them once.
-let quoted: { namespace: string; name: string; functionName: string; directiveWithAge: string; directiveWithoutAge: string } | undefined;
+interface QuotedNames {
+  readonly namespace: string;
+  readonly name: string;
+  readonly functionName: string;
+  readonly directiveWithAge: string;
+  readonly directiveWithoutAge: string;
+}
 
-function quotedNames(namespace: string, name: string) {
+// The namespace and function name stay the same for a container's life: quote them once.
+let quoted: QuotedNames | undefined;
+
+function quotedNames(namespace: string, name: string): QuotedNames {
   if (quoted?.namespace !== namespace || quoted.name !== name) {
     const head = `{"Namespace":${JSON.stringify(namespace)},"Dimensions":[["FunctionName"]],"Metrics":`;
     quoted = {
