@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -36,5 +37,17 @@ describe('cdk synth, offline', () => {
     assert.match(stderr, /redisUrl is required/);
     assert.match(stderr, /maxReceiveCount must be a whole number from 1 to 1000/);
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/, 'no stack trace for a context error');
+  });
+
+  it('configures every feature flag that aws-cdk-lib recommends, so cdk deploy starts from its safe defaults', () => {
+    const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const recommended = readJson(createRequire(import.meta.url).resolve('aws-cdk-lib/recommended-feature-flags.json'));
+    const { context } = readJson(new URL('../cdk.json', import.meta.url).pathname) as { context: Record<string, unknown> };
+    const unset = Object.keys(recommended).filter((flag) => !(flag in context));
+    assert.deepEqual(
+      unset,
+      [],
+      'after upgrading aws-cdk-lib: npx cdk flags --unstable=flags --set --unconfigured --recommended -c redisUrl=rediss://host:6379',
+    );
   });
 });
