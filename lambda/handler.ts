@@ -6,7 +6,7 @@ import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
 import { addressToFallback, prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
-import { describeRecords, type RecordDescription, reportBatch } from './report.ts';
+import { type BatchDescription, describeBatch, reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
@@ -20,7 +20,7 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     const startedAt = Date.now();
     const records = event.Records ?? [];
     let outcomes: readonly RecordOutcome[];
-    let descriptions: RecordDescription[] | undefined;
+    let description: BatchDescription | undefined;
     let metrics = { metricsNamespace: DEFAULT_METRICS_NAMESPACE, functionName: context.functionName ?? 'unknown' };
     try {
       const config = container.config();
@@ -35,14 +35,14 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
       }
       const sending = sendBatch(prepared.records, publisher, config.requireSubscriber);
       // Serialized while Redis answers: the batch's log lines cost next to nothing once the outcome is known.
-      descriptions = describeRecords(prepared.records);
+      description = describeBatch(prepared.records);
       outcomes = await sending;
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
       const reason = error instanceof Error ? error : new Error(String(error));
       outcomes = records.map((record) => ({ record, group: messageGroupOf(record), event: undefined, error: reason }));
     }
-    reportBatch(outcomes, descriptions ?? describeRecords(outcomes), startedAt, metrics, logger);
+    reportBatch(outcomes, description ?? describeBatch(outcomes), startedAt, metrics, logger);
     return outcomes.map(
       (outcome): SettledRecord =>
         outcome.error === undefined

@@ -21,51 +21,59 @@ export interface BatchSummary {
   readonly oldestEventAgeMs: number | undefined;
 }
 
-/** What is logged of a record before its outcome is known, already serialized. */
-export interface RecordDescription {
-  readonly members: string;
-  readonly ageMs: number | undefined;
+/**
+ * What is logged of a batch before its outcome is known: each record's fields, already serialized, and the summary's
+ * fields that do not depend on the outcome.
+ */
+export interface BatchDescription {
+  /** One per record, in order: the members of its log line up to its outcome. */
+  readonly records: readonly string[];
+  readonly groups: number;
+  readonly oldestEventAgeMs: number | undefined;
 }
 
 type Described = Pick<RecordOutcome, 'record' | 'group' | 'event' | 'account' | 'channel'>;
 
-/** Serializes the fields a record's line carries whatever its outcome; the handler does it while Redis answers. */
-export function describeRecords(items: readonly Described[], now = Date.now()): RecordDescription[] {
-  return items.map(({ record, group, event, account, channel }) => ({
-    members: members({
-      messageId: record.messageId,
-      group,
-      sequenceNumber: record.attributes?.SequenceNumber,
-      receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? Number.NaN) || undefined,
-      source: event?.source,
-      detailType: event?.['detail-type'],
-      resources: event?.resources,
-      account,
-      channel,
-    }),
-    ageMs: eventAgeMs(record, event, now),
-  }));
+/** The handler describes the batch while Redis answers, so that little is left to do once the outcome is known. */
+export function describeBatch(items: readonly Described[], now = Date.now()): BatchDescription {
+  const records: string[] = [];
+  const groups = new Set<string>();
+  let oldestEventAgeMs: number | undefined;
+  for (const { record, group, event, account, channel } of items) {
+    records.push(
+      members({
+        messageId: record.messageId,
+        group,
+        sequenceNumber: record.attributes?.SequenceNumber,
+        receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? Number.NaN) || undefined,
+        source: event?.source,
+        detailType: event?.['detail-type'],
+        resources: event?.resources,
+        account,
+        channel,
+      }),
+    );
+    groups.add(group);
+    const age = eventAgeMs(record, event, now);
+    if (age !== undefined && (oldestEventAgeMs === undefined || age > oldestEventAgeMs)) oldestEventAgeMs = age;
+  }
+  return { records, groups: groups.size, oldestEventAgeMs };
 }
 
 /** One line per record outcome, then the invocation's summary, which carries the metrics (embedded metric format). */
 export function reportBatch(
   outcomes: readonly RecordOutcome[],
-  descriptions: readonly RecordDescription[],
+  description: BatchDescription,
   startedAt: number,
   metrics: Pick<SyncConfig, 'metricsNamespace' | 'functionName'>,
   logger: Logger,
 ): BatchSummary {
-  const now = Date.now();
   let published = 0;
   let zeroReceivers = 0;
-  let oldestEventAgeMs: number | undefined;
   for (const [index, outcome] of outcomes.entries()) {
-    const description = descriptions[index];
-    const age = description?.ageMs;
-    if (age !== undefined) oldestEventAgeMs = Math.max(oldestEventAgeMs ?? 0, age);
     if (outcome.receivers === 0) zeroReceivers += 1;
     const receivers = outcome.receivers === undefined ? '' : `,"receivers":${outcome.receivers}`;
-    const head = description?.members ?? '';
+    const head = description.records[index] ?? '';
     if (outcome.error === undefined) {
       published += 1;
       const fields = `${head}${receivers},"outcome":"published"`;
@@ -81,14 +89,15 @@ export function reportBatch(
     }
   }
 
+  const now = Date.now();
   const summary: BatchSummary = {
     records: outcomes.length,
     published,
     failed: outcomes.length - published,
     zeroReceivers,
-    groups: new Set(outcomes.map((outcome) => outcome.group)).size,
+    groups: description.groups,
     durationMs: now - startedAt,
-    oldestEventAgeMs,
+    oldestEventAgeMs: description.oldestEventAgeMs,
   };
   logger.line('INFO', 'batch processed', summaryMembers(summary, metrics, now));
   return summary;

@@ -160,4 +160,42 @@ describe('publishing a batch', () => {
     assert.equal(typeof summary?.durationMs, 'number');
     assert.equal(typeof summary?.oldestEventAgeMs, 'number');
   });
+
+  it('sums the batch up with its oldest event, across groups and records that fail', async () => {
+    // Prepare
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const happened = (minutesAgo: number) => {
+      const event = JSON.parse(stateChange(`i-${minutesAgo}`, 'running'));
+      event.time = new Date(Date.now() - minutesAgo * 60_000).toISOString();
+      return JSON.stringify(event);
+    };
+    const invalid = sqsRecord({ body: 'not json', group: 'c' });
+    // No event time to read: SQS's SentTimestamp stands in for it.
+    invalid.attributes.SentTimestamp = String(Date.now() - 3 * 60_000);
+    const records = [
+      sqsRecord({ body: happened(1), group: 'a' }),
+      sqsRecord({ body: happened(7), group: 'b' }),
+      sqsRecord({ body: happened(2), group: 'a' }),
+      invalid,
+    ];
+
+    // Act
+    await handler(sqsEvent(records), lambdaContext());
+
+    // Assess
+    const summary = logs.withMessage('batch processed')[0];
+    assert.equal(summary?.groups, 3);
+    assert.equal(summary?.failed, 1);
+    const age = Number(summary?.oldestEventAgeMs);
+    assert.ok(age >= 7 * 60_000 && age < 7 * 60_000 + 5_000, `oldest event age ${age} ms`);
+    assert.equal(summary?.OldestEventAge, age);
+
+    // The record that failed for want of a time is the oldest by SQS's clock.
+    const older = sqsRecord({ body: '[]', group: 'c' });
+    older.attributes.SentTimestamp = String(Date.now() - 9 * 60_000);
+    await handler(sqsEvent([sqsRecord({ body: happened(1), group: 'a' }), older]), lambdaContext());
+    const second = Number(logs.withMessage('batch processed')[1]?.oldestEventAgeMs);
+    assert.ok(second >= 9 * 60_000 && second < 9 * 60_000 + 5_000, `oldest event age ${second} ms`);
+  });
 });
