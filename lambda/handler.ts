@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
-import { addressToFallback, prepareBatch, type RecordOutcome, sendBatch } from './publish-batch.ts';
+import { type RecordOutcome, sendBatch } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
 import { type BatchDescription, describeBatch, reportBatch } from './report.ts';
 
@@ -27,20 +27,20 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
       metrics = config;
       // Awaited only when there is something to wait for: each await is a turn between batch and Redis.
       const publisher = container.createdPublisher() ?? (await container.publisher());
-      const prepared = prepareBatch(records, config.topicPrefix);
-      if (prepared.unaddressed.length > 0) {
-        await addressToFallback(prepared.unaddressed, config.topicPrefix, () =>
-          container.fallbackAccount(context.invokedFunctionArn),
-        );
-      }
-      const sending = sendBatch(prepared.records, publisher, config.requireSubscriber);
+      const batch = sendBatch(records, publisher, {
+        topicPrefix: config.topicPrefix,
+        requireSubscriber: config.requireSubscriber,
+        fallbackAccount: () => container.fallbackAccount(context.invokedFunctionArn),
+      });
+      if (batch.addressed !== undefined) await batch.addressed;
       // Serialized while Redis answers: the batch's log lines cost next to nothing once the outcome is known.
-      description = describeBatch(prepared.records);
-      outcomes = await sending;
+      description = describeBatch(batch.outcomes);
+      await batch.settled;
+      outcomes = batch.outcomes;
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
       const reason = error instanceof Error ? error : new Error(String(error));
-      outcomes = records.map((record) => ({ record, group: messageGroupOf(record), event: undefined, error: reason }));
+      outcomes = records.map((record) => ({ record, group: messageGroupOf(record), error: reason }));
     }
     reportBatch(outcomes, description ?? describeBatch(outcomes), startedAt, metrics, logger);
     return outcomes.map(

@@ -17,7 +17,7 @@ export interface GroupPublishResult {
 }
 
 /**
- * Publishes several message groups in one round trip: each group's messages in order, stopping that group at its
+ * Publishes several message groups in one Redis call: each group's messages in order, stopping that group at its
  * first refusal (or, when asked, its first PUBLISH that reached nobody). One result per group, in order.
  */
 export interface OrderedPublisher {
@@ -31,7 +31,8 @@ export interface OrderedPublisher {
 export interface RecordOutcome {
   readonly record: SQSRecord;
   readonly group: string;
-  readonly event: EventObject | undefined;
+  /** Set once the body parsed as a JSON object. */
+  event?: EventObject;
   account?: string;
   channel?: string;
   /** Set when PUBLISH ran, also for a record failed for want of a subscriber. */
@@ -40,33 +41,93 @@ export interface RecordOutcome {
   error?: Error;
 }
 
-/** The batch's records parsed and addressed, in order; `unaddressed` are the events that carry no account. */
-export interface PreparedBatch {
-  readonly records: RecordOutcome[];
-  readonly unaddressed: RecordOutcome[];
+export interface BatchOptions {
+  readonly topicPrefix: string;
+  readonly requireSubscriber: boolean;
+  /** The account for events that carry none (function ARN, else STS); asked for at most once per batch. */
+  readonly fallbackAccount: () => Promise<string>;
 }
 
-/** Parses every body and finds its channel from the event's account. */
-export function prepareBatch(records: readonly SQSRecord[], topicPrefix: string): PreparedBatch {
-  const prepared: RecordOutcome[] = [];
-  const unaddressed: RecordOutcome[] = [];
-  for (const record of records) {
-    const group = messageGroupOf(record);
-    const parsed = parseBody(record.body);
-    if (!parsed.ok) {
-      prepared.push({ record, group, event: undefined, error: parsed.error });
-      continue;
+export interface BatchSending {
+  /** One per record, in the batch's order; each outcome is filled in when `settled` resolves. */
+  readonly outcomes: readonly RecordOutcome[];
+  /** Pending only while events without an account wait for the fallback account. */
+  readonly addressed: Promise<void> | undefined;
+  readonly settled: Promise<void>;
+}
+
+/**
+ * Parses and publishes a batch. Within a message group a record is published only if every earlier one of the group
+ * was; a failure in one group does not hold back the others. The first group is sent as soon as its records are
+ * parsed, so that Redis publishes it while the function parses the others, which follow in a second call: both are
+ * on the wire together, one round trip. With the client connected, the calls are written before this returns.
+ */
+export function sendBatch(records: readonly SQSRecord[], publisher: OrderedPublisher, options: BatchOptions): BatchSending {
+  const { outcomes, groups } = groupBatch(records);
+  const parts = groups.length > 1 ? [groups.slice(0, 1), groups.slice(1)] : [groups];
+  let account: Promise<string> | undefined;
+  const fallbackAccount = () => {
+    account ??= options.fallbackAccount();
+    return account;
+  };
+  const addressing: Promise<void>[] = [];
+  const sending: Promise<void>[] = [];
+  for (const part of parts) {
+    const unaddressed = parseGroups(part, options.topicPrefix);
+    if (unaddressed.length === 0) {
+      sending.push(publishGroups(part, publisher, options.requireSubscriber));
+    } else {
+      const addressed = addressToFallback(unaddressed, options.topicPrefix, fallbackAccount);
+      addressing.push(addressed);
+      sending.push(addressed.then(() => publishGroups(part, publisher, options.requireSubscriber)));
     }
-    const account = eventAccount(parsed.event);
-    const item: RecordOutcome = { record, group, event: parsed.event, account, channel: account && topicPrefix + account };
-    if (account === undefined) unaddressed.push(item);
-    prepared.push(item);
   }
-  return { records: prepared, unaddressed };
+  return {
+    outcomes,
+    addressed: addressing.length === 0 ? undefined : Promise.all(addressing).then(() => undefined),
+    settled: sending.length === 1 ? (sending[0] as Promise<void>) : Promise.all(sending).then(() => undefined),
+  };
 }
 
-/** Addresses the events that carry no account to the fallback account (function ARN, else STS), asked for once. */
-export async function addressToFallback(
+/** One outcome per record in the batch's order, and the message groups in the order they first appear. */
+function groupBatch(records: readonly SQSRecord[]) {
+  const outcomes: RecordOutcome[] = [];
+  const byGroup = new Map<string, RecordOutcome[]>();
+  for (const record of records) {
+    const item: RecordOutcome = { record, group: messageGroupOf(record) };
+    outcomes.push(item);
+    const members = byGroup.get(item.group);
+    if (members === undefined) byGroup.set(item.group, [item]);
+    else members.push(item);
+  }
+  return { outcomes, groups: [...byGroup.values()] };
+}
+
+/** Parses every body and finds its channel from the event's account; returns the events that carry none. */
+function parseGroups(groups: readonly RecordOutcome[][], topicPrefix: string): RecordOutcome[] {
+  const unaddressed: RecordOutcome[] = [];
+  for (const members of groups) {
+    for (const item of members) {
+      const parsed = parseBody(item.record.body);
+      if (!parsed.ok) {
+        item.error = parsed.error;
+        continue;
+      }
+      item.event = parsed.event;
+      const account = eventAccount(parsed.event);
+      if (account === undefined) {
+        unaddressed.push(item);
+      } else {
+        item.account = account;
+        item.channel = topicPrefix + account;
+      }
+    }
+  }
+  return unaddressed;
+}
+
+/** Addresses the events that carry no account to the fallback account; if there is none, they fail. */
+async function addressToFallback(
   unaddressed: readonly RecordOutcome[],
   topicPrefix: string,
   fallbackAccount: () => Promise<string>,
@@ -82,27 +143,16 @@ export async function addressToFallback(
   }
 }
 
-/**
- * Sends a prepared batch in one Redis call and fills in each record's outcome. Within a message group a record is
- * published only if every earlier one of the group was; a failure in one group does not hold back the others. With
- * the client connected, the command is written before this returns, so the caller can do other work while Redis
- * answers.
- */
-export function sendBatch(
-  prepared: readonly RecordOutcome[],
+/** Publishes the groups' records in one Redis call and fills in each record's outcome. */
+function publishGroups(
+  groups: readonly RecordOutcome[][],
   publisher: OrderedPublisher,
   requireSubscriber: boolean,
-): Promise<readonly RecordOutcome[]> {
-  const groups = new Map<string, RecordOutcome[]>();
-  for (const item of prepared) {
-    const members = groups.get(item.group);
-    if (members === undefined) groups.set(item.group, [item]);
-    else members.push(item);
-  }
+): Promise<void> {
   // Each group sends the records before its first one that cannot be sent.
   const sending: RecordOutcome[][] = [];
   const messages: OutgoingMessage[][] = [];
-  for (const members of groups.values()) {
+  for (const members of groups) {
     const sendable: OutgoingMessage[] = [];
     for (const { channel, error, record } of members) {
       if (channel === undefined || error !== undefined) break;
@@ -115,18 +165,16 @@ export function sendBatch(
       messages.push(sendable);
     }
   }
-  if (sending.length === 0) return Promise.resolve(prepared);
+  if (sending.length === 0) return Promise.resolve();
   return publisher.publishGroups(messages, requireSubscriber).then(
     (results) => {
       for (const [index, members] of sending.entries()) {
         settleGroup(members, results[index] ?? { receivers: [] }, requireSubscriber);
       }
-      return prepared;
     },
     (error: unknown) => {
       const failure = { receivers: [], error: asPublishError(error) };
       for (const members of sending) settleGroup(members, failure, requireSubscriber);
-      return prepared;
     },
   );
 }

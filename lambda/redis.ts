@@ -5,10 +5,10 @@ import type { Logger } from './log.ts';
 import type { GroupPublishResult, OrderedPublisher, OutgoingMessage } from './publish-batch.ts';
 
 /*
- * One call publishes a whole batch. ARGV = stopOnZeroReceivers ('1' | '0'), then per message group: its message
- * count n, then n channel, body pairs. Returns one array per group: the receiver count of each PUBLISH that ran, in
- * order; where Redis refused one (an ACL NOPERM on its channel, say), its error text ends that group's array and
- * nothing after it in the group ran. Other groups go on. Channels are ARGV, not KEYS: they are not keys, so the
+ * One call publishes one or more message groups. ARGV = stopOnZeroReceivers ('1' | '0'), then per message group: its
+ * message count n, then n channel, body pairs. Returns one array per group: the receiver count of each PUBLISH that
+ * ran, in order; where Redis refused one (an ACL NOPERM on its channel, say), its error text ends that group's array
+ * and nothing after it in the group ran. Other groups go on. Channels are ARGV, not KEYS: they are not keys, so the
  * function's ACL user needs no key access.
  */
 export const PUBLISH_GROUPS_LUA = `

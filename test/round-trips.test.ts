@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHandler } from '../lambda/handler.ts';
+import { type OrderedPublisher, sendBatch } from '../lambda/publish-batch.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 import { lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
@@ -35,4 +36,48 @@ describe('Redis round trips', () => {
       assert.equal(proxy.turns, 1);
     });
   }
+});
+
+describe('sending a batch', () => {
+  it('sends the first group as soon as its records are parsed, then the other groups together, before waiting', async () => {
+    // Prepare
+    const steps: string[] = [];
+    const record = (group: string, index: number) => {
+      const spec = sqsRecord({ body: stateChange(`i-${group}${index}`, 'running'), group });
+      const body = spec.body;
+      return Object.defineProperty(spec, 'body', {
+        get: () => {
+          steps.push(`read ${group}${index}`);
+          return body;
+        },
+      });
+    };
+    const records = [record('a', 1), record('b', 1), record('c', 1), record('a', 2), record('b', 2)];
+    const publisher: OrderedPublisher = {
+      publishGroups(groups) {
+        steps.push(`call ${groups.map((messages) => messages.length).join('+')}`);
+        return Promise.resolve(groups.map((messages) => ({ receivers: messages.map(() => 1) })));
+      },
+    };
+
+    // Act
+    const batch = sendBatch(records, publisher, {
+      topicPrefix: 'topic-',
+      requireSubscriber: false,
+      fallbackAccount: () => Promise.reject(new Error('every event names its account')),
+    });
+    const calls = steps.filter((step) => step.startsWith('call '));
+    await batch.settled;
+
+    // Assess
+    assert.deepEqual(calls, ['call 2', 'call 2+1']);
+    const firstCall = steps.indexOf('call 2');
+    assert.ok(firstCall > steps.indexOf('read a2'), steps.join(', '));
+    assert.ok(firstCall < steps.indexOf('read b1'), steps.join(', '));
+    assert.ok(firstCall < steps.indexOf('read c1'), steps.join(', '));
+    assert.deepEqual(
+      batch.outcomes.map(({ record: { messageId }, receivers, error }) => ({ messageId, receivers, error })),
+      records.map(({ messageId }) => ({ messageId, receivers: 1, error: undefined })),
+    );
+  });
 });
