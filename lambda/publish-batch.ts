@@ -51,7 +51,7 @@ export interface BatchOptions {
 export interface BatchSending {
   /** One per record, in the batch's order; each outcome is filled in when `settled` resolves. */
   readonly outcomes: readonly RecordOutcome[];
-  /** Pending only while events without an account wait for the fallback account. */
+  /** Resolves once every record has its channel; undefined when every event names its account. */
   readonly addressed: Promise<void> | undefined;
   readonly settled: Promise<void>;
 }
