@@ -87,6 +87,28 @@ describe('publishing a batch', () => {
     );
   });
 
+  it('logs the fallback channel of events without an account, whichever call of the batch carries them', async () => {
+    const fallbackChannel = `topic-account-management-events-${FUNCTION_ACCOUNT}`;
+    const subscriber = track(await subscribe(redis.url, fallbackChannel, CHANNEL));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    // Group a goes out in the first call, b and c in the second; a and c carry no account.
+    const records = [
+      sqsRecord({ body: stateChange('i-a', 'running', null), group: 'a', messageId: 'a1' }),
+      sqsRecord({ body: stateChange('i-b', 'running'), group: 'b', messageId: 'b1' }),
+      sqsRecord({ body: stateChange('i-c', 'running', null), group: 'c', messageId: 'c1' }),
+    ];
+
+    const response = await handler(sqsEvent(records), lambdaContext(FUNCTION_ACCOUNT));
+    await subscriber.waitFor(3);
+
+    assert.deepEqual(response, { batchItemFailures: [] });
+    const channels = Object.fromEntries(logs.withMessage('published').map((line) => [line.messageId, line.channel]));
+    assert.deepEqual(channels, { a1: fallbackChannel, b1: CHANNEL, c1: fallbackChannel });
+    const accounts = logs.withMessage('published').map((line) => line.account);
+    assert.deepEqual(accounts, [FUNCTION_ACCOUNT, ACCOUNT, FUNCTION_ACCOUNT]);
+  });
+
   it('asks STS once per container when neither the event nor the ARN names an account', async () => {
     const sts = mockClient(STSClient);
     track({ close: () => sts.restore() });
