@@ -65,7 +65,8 @@ async function throughput(url: string) {
   };
   // The function's Lua script called directly, with the calls the function makes (the first message group as soon as
   // its bodies are parsed, then the others): the ordered publish alone, without logging or middleware, and validated
-  // or not. Validated, it is the least any handler keeping the contract does.
+  // or not. Validated, it is the contract's own work without the handler's bookkeeping, logs and middleware; on this
+  // machine it is not a bound on the handler (see the README).
   const callScript = (groups: readonly SQSRecord[][], validate: boolean) => {
     const args = ['0'];
     for (const records of groups) {
@@ -97,7 +98,7 @@ async function throughput(url: string) {
   await runScript(warmUp, true);
 
   // Short alternating rounds: a noisy neighbour slows every side of a round alike, and median ratios ignore outliers.
-  const ratios = { handler: [] as number[], script: [] as number[], validated: [] as number[], floor: [] as number[] };
+  const ratios = { handler: [] as number[], script: [] as number[], validated: [] as number[], validatedScript: [] as number[] };
   let handlerMs = 0;
   let rawMs = 0;
   const roundSize = Math.max(1, Math.floor(BATCHES / ROUNDS));
@@ -110,7 +111,7 @@ async function throughput(url: string) {
     ratios.handler.push(r / h);
     ratios.script.push(r / (await timed(runScript(slice))));
     ratios.validated.push(r / (await timed(runRaw(slice, true))));
-    ratios.floor.push(r / (await timed(runScript(slice, true))));
+    ratios.validatedScript.push(r / (await timed(runScript(slice, true))));
   }
   await handler.close();
   raw.disconnect();
@@ -121,7 +122,7 @@ async function throughput(url: string) {
     ratio: median(ratios.handler),
     scriptRatio: median(ratios.script),
     validatedRatio: median(ratios.validated),
-    floorRatio: median(ratios.floor),
+    validatedScriptRatio: median(ratios.validatedScript),
   };
 }
 
@@ -180,7 +181,7 @@ try {
     ['handler / raw pipelined PUBLISH (median of rounds)', rate.ratio.toFixed(3), '>= 0.70', rate.ratio >= 0.7],
     ['  for reference: the Lua script alone / raw', rate.scriptRatio.toFixed(3), '', true],
     ['  for reference: raw after JSON.parse of each body / raw', rate.validatedRatio.toFixed(3), '', true],
-    ['  for reference: JSON.parse of each body, then the Lua script / raw', rate.floorRatio.toFixed(3), '', true],
+    ['  for reference: JSON.parse of each body, then the Lua script / raw', rate.validatedScriptRatio.toFixed(3), '', true],
     ['round trips per batch, 1 group (proxy turns)', one.turns.toFixed(2), '<= 1.3', one.turns <= 1.3],
     ['round trips per batch, 1 group (by latency)', one.byLatency.toFixed(2), '<= 1.3', one.byLatency <= 1.3],
     ['round trips per batch, 2 groups (proxy turns)', two.turns.toFixed(2), '<= 1.3', two.turns <= 1.3],
