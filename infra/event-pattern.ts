@@ -44,6 +44,10 @@ export function firstMismatch(pattern: EventPattern, event: unknown, path = ''):
       continue;
     }
     const value = isObject(event) ? event[field] : undefined;
+    if (!Array.isArray(expected) && !isObject(expected)) {
+      // EventBridge rejects such a pattern (`"source": "aws.ec2"`): values always come in a list.
+      throw new UnsupportedPatternError(`${at} must be a list of values or a nested pattern`);
+    }
     if (Array.isArray(expected)) {
       if (!matchesField(expected as readonly PatternValue[], value, at)) return at;
     } else {

@@ -21,6 +21,9 @@ export interface RuleDefinition {
 export const SUPPORTED_RESOURCE_TYPES = ['instance', 'vpc', 'subnet'] as const;
 export type ResourceType = (typeof SUPPORTED_RESOURCE_TYPES)[number];
 
+/** For rule descriptions. */
+const PLURALS: Record<string, string> = { instance: 'instances', vpc: 'VPCs', subnet: 'subnets' };
+
 export interface RuleOptions {
   /** The CloudTrail API-call rule (needs a trail in the account). */
   readonly apiCallRule: boolean;
@@ -147,6 +150,6 @@ export function explainUnmatched(event: Record<string, unknown>, rules: readonly
 }
 
 function listed(items: readonly string[]): string {
-  const plural = items.map((item) => `${item}s`);
+  const plural = items.map((item) => PLURALS[item] ?? item);
   return plural.length <= 1 ? (plural[0] ?? '') : `${plural.slice(0, -1).join(', ')} and ${plural.at(-1)}`;
 }

@@ -308,5 +308,7 @@ describe('mismatch reports and unknown forms', () => {
       UnsupportedPatternError,
     );
     assert.throws(() => matchesEventPattern({ ip: [{ cidr: '2001:db8::/32' }] }, { ip: '2001:db8::1' }), UnsupportedPatternError);
+    const bare = { source: 'aws.ec2' } as unknown as EventPattern;
+    assert.throws(() => matchesEventPattern(bare, { source: 'aws.ec2' }), UnsupportedPatternError);
   });
 });
