@@ -60,9 +60,9 @@ export function firstMismatch(pattern: EventPattern, event: unknown, path = ''):
 
 /** A nested pattern against an object, or against an array of them (one element must match it all). */
 function nestedMismatch(pattern: EventPattern, value: unknown, path: string): string | undefined {
-  if (Array.isArray(value)) {
+  if (Array.isArray(value) && value.length > 0) {
     const mismatches = value.map((element) => nestedMismatch(pattern, element, path));
-    return mismatches.includes(undefined) ? undefined : (mismatches[0] ?? path);
+    return mismatches.includes(undefined) ? undefined : mismatches[0];
   }
   // A missing or non-object parent holds no leaves below it: only `exists: false` fields can match there.
   return firstMismatch(pattern, isObject(value) ? value : undefined, path);

@@ -220,7 +220,12 @@ describe('content filtering (AWS "Content filtering in Amazon EventBridge event 
     // detail is an object, not a leaf: for a pattern it does not "exist".
     check({ detail: [{ exists: true }] }, [], [EC2_EVENT]);
     check({ detail: [{ exists: false }] }, [EC2_EVENT], []);
-    // A missing parent object: the leaf does not exist either.
+    // A missing parent object, or an empty list of them: the leaf does not exist either.
+    check(
+      { detail: { items: { id: [{ exists: false }] } } },
+      [{ detail: { items: [] } }],
+      [{ detail: { items: [{ id: 'a' }] } }],
+    );
     check(
       { detail: { errorCode: [{ exists: false }] } },
       [{ source: 'aws.ec2' }, { detail: {} }],
