@@ -1,4 +1,5 @@
 import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
+import { SUPPORTED_RESOURCE_TYPES } from './rules.ts';
 
 export type Consumer = 'lambda' | 'poller';
 
@@ -29,6 +30,10 @@ export interface StackSettings {
   readonly memorySize: number;
   /** Age of the oldest queued event that raises the alarm. */
   readonly oldestMessageAlarmSeconds: number;
+  /** The CloudTrail API-call rule (create, change, delete of VPCs, subnets, instances); needs a trail. */
+  readonly apiCallRule: boolean;
+  /** Tag changes forwarded: `all` (the seed's unfiltered rule) or these EC2 resource types. */
+  readonly resourceTypes: 'all' | readonly string[];
   /** Notes for the operator that do not stop synth (e.g. a low maxReceiveCount). */
   readonly warnings: readonly string[];
 }
@@ -51,6 +56,8 @@ export const CONTEXT_KEYS = [
   'functionTimeoutSeconds',
   'memorySize',
   'oldestMessageAlarmSeconds',
+  'apiCallRule',
+  'resourceTypes',
 ] as const;
 
 export type ContextReader = (key: (typeof CONTEXT_KEYS)[number]) => unknown;
@@ -173,6 +180,9 @@ export function readSettings(read: ContextReader): StackSettings {
 
   const requireSubscriber = bool('requireSubscriber', false);
 
+  const apiCallRule = bool('apiCallRule', true);
+  const resourceTypes = readResourceTypes(list('resourceTypes'), problems);
+
   if (problems.length > 0) throw new ContextError(problems);
   return {
     regions,
@@ -188,6 +198,25 @@ export function readSettings(read: ContextReader): StackSettings {
     functionTimeoutSeconds,
     memorySize,
     oldestMessageAlarmSeconds,
+    apiCallRule,
+    resourceTypes,
     warnings,
   };
+}
+
+/** `all`, or a list of supported types (default: all three); unknown, repeated or mixed with `all` is a problem. */
+function readResourceTypes(items: readonly string[], problems: string[]): 'all' | readonly string[] {
+  if (items.length === 0) return SUPPORTED_RESOURCE_TYPES;
+  const supported: readonly string[] = SUPPORTED_RESOURCE_TYPES;
+  if (items.includes('all')) {
+    if (items.length > 1) problems.push('resourceTypes: "all" stands alone (every resource type), not in a list');
+    return 'all';
+  }
+  for (const item of items) {
+    if (!supported.includes(item)) {
+      problems.push(`resourceTypes: "${item}" is not one of ${supported.join(', ')} (or all, for every tag change)`);
+    }
+  }
+  if (new Set(items).size !== items.length) problems.push('resourceTypes lists a type twice');
+  return items;
 }

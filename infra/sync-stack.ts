@@ -18,8 +18,9 @@ import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
 import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
+import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import type { StackSettings } from './config.ts';
-import { deadLetterQueueName, queueName, RULES } from './rules.ts';
+import { deadLetterQueueName, queueName, selectRules } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
 
@@ -29,7 +30,7 @@ export interface SyncStackProps extends StackProps {
   readonly region: string;
 }
 
-/** The seed's setup for one region: FIFO queue, the two rules, the sync function (or none, for the poller), alarms. */
+/** The seed's setup for one region: FIFO queue, the rules (the seed's two, and API calls), the sync function (or none, for the poller), alarms. */
 export class SyncStack extends Stack {
   constructor(scope: Construct, id: string, props: SyncStackProps) {
     super(scope, id, { ...props, env: { ...props.env, region: props.region } });
@@ -66,11 +67,11 @@ export class SyncStack extends Stack {
       reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
     });
 
-    for (const rule of RULES) {
+    for (const rule of selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes })) {
       new events.Rule(this, `Rule-${rule.name}`, {
         ruleName: rule.name,
         description: rule.description,
-        eventPattern: { source: [...rule.eventPattern.source], detailType: [...rule.eventPattern['detail-type']] },
+        eventPattern: toCdkEventPattern(rule.eventPattern),
         targets: [
           new targets.SqsQueue(queue, {
             messageGroupId: rule.messageGroupId,

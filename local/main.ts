@@ -152,7 +152,7 @@ async function localPipeline(): Promise<number> {
     for (const { where, reason } of parsed.rejected) console.log(`skipped ${where}: ${reason}`);
     const { routed, unmatched } = routeEvents(parsed.events);
     for (const event of unmatched) {
-      console.log(`skipped ${event.id}: no rule matches source ${String(event.source)}, detail-type ${String(event.detailType)}`);
+      console.log(`skipped ${event.id}: ${event.reason}`);
     }
     console.log(`replaying ${routed.length} events from ${source}`);
     await pipeline.send(routed);
@@ -175,7 +175,7 @@ async function followStdin(send: (events: ReturnType<typeof routeEvents>['routed
     const parsed = parseEvents(lines.join('\n'));
     for (const { where, reason } of parsed.rejected) console.log(`skipped ${where}: ${reason}`);
     const { routed, unmatched } = routeEvents(parsed.events);
-    for (const event of unmatched) console.log(`skipped ${event.id}: no rule matches`);
+    for (const event of unmatched) console.log(`skipped ${event.id}: ${event.reason}`);
     if (routed.length > 0) send(routed).catch((error: Error) => console.error(`send failed: ${error.message}`));
   });
 }
