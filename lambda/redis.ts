@@ -172,7 +172,9 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
 
   /** Resolves once the client is ready, within the connect and command timeouts and the invocation's deadline. */
   const ready = (deadline: number): Promise<void> => {
-    if (client.status === 'ready') return Promise.resolve();
+    // Still `ready` for a moment after a READONLY answer made it drop the connection: wait for the next one.
+    const writable = client instanceof Redis ? client.stream?.writable !== false : true;
+    if (client.status === 'ready' && writable) return Promise.resolve();
     if (client.status === 'wait') client.connect().catch(() => undefined);
     const waitMs = Math.min(connectTimeoutMs + commandTimeoutMs, deadline - Date.now());
     const current = client;
