@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   DescribeInstancesCommand,
@@ -253,8 +254,7 @@ describe('snapshot parts', () => {
     resourceType: 'instance' as const,
     groups: ['g'],
   };
-  let counter = 0;
-  const newId = () => `00000000-0000-4000-8000-${String((counter += 1)).padStart(12, '0')}`;
+  const newId = randomUUID;
 
   it('fills each part up to the limit and never past it, counting UTF-8 bytes', () => {
     // Items of 3-byte characters: a limit in string length would overshoot three times.
