@@ -1,4 +1,5 @@
 import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
+import { scheduleExpressionProblem } from './schedule-expression.ts';
 
 export type Consumer = 'lambda' | 'poller';
 
@@ -29,6 +30,10 @@ export interface StackSettings {
   readonly memorySize: number;
   /** Age of the oldest queued event that raises the alarm. */
   readonly oldestMessageAlarmSeconds: number;
+  /** EventBridge Scheduler expression of the reconcile snapshots; none without it. */
+  readonly reconcileSchedule: string | undefined;
+  /** Days the EventBridge archive of the rules' events keeps them; no archive without it. */
+  readonly archiveRetentionDays: number | undefined;
   /** Notes for the operator that do not stop synth (e.g. a low maxReceiveCount). */
   readonly warnings: readonly string[];
 }
@@ -51,6 +56,8 @@ export const CONTEXT_KEYS = [
   'functionTimeoutSeconds',
   'memorySize',
   'oldestMessageAlarmSeconds',
+  'reconcileSchedule',
+  'archiveRetentionDays',
 ] as const;
 
 export type ContextReader = (key: (typeof CONTEXT_KEYS)[number]) => unknown;
@@ -173,6 +180,12 @@ export function readSettings(read: ContextReader): StackSettings {
 
   const requireSubscriber = bool('requireSubscriber', false);
 
+  const reconcileSchedule = text('reconcileSchedule');
+  const scheduleProblem = reconcileSchedule === undefined ? undefined : scheduleExpressionProblem(reconcileSchedule);
+  if (scheduleProblem !== undefined) problems.push(`reconcileSchedule ${scheduleProblem}`);
+  const archiveRetentionDays =
+    text('archiveRetentionDays') === undefined ? undefined : integer('archiveRetentionDays', 1, 1, 3650);
+
   if (problems.length > 0) throw new ContextError(problems);
   return {
     regions,
@@ -188,6 +201,8 @@ export function readSettings(read: ContextReader): StackSettings {
     functionTimeoutSeconds,
     memorySize,
     oldestMessageAlarmSeconds,
+    reconcileSchedule,
+    archiveRetentionDays,
     warnings,
   };
 }

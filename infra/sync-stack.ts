@@ -17,8 +17,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
+import { RulesArchive } from './archive.ts';
 import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
 import type { StackSettings } from './config.ts';
+import { Reconcile } from './reconcile.ts';
 import { deadLetterQueueName, queueName, RULES } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
@@ -129,6 +131,21 @@ export class SyncStack extends Stack {
         value: `npm start -- --queue-url ${queue.queueUrl} --region ${region}`,
         description: 'Run the poller next to Redis (consumer=poller)',
       });
+    }
+
+    // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.
+    if (settings.reconcileSchedule !== undefined) {
+      const reconcile = new Reconcile(this, 'Reconcile', {
+        region,
+        queue,
+        rules: RULES,
+        schedule: settings.reconcileSchedule,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      alarms.push(reconcile.errorsAlarm);
+    }
+    if (settings.archiveRetentionDays !== undefined) {
+      new RulesArchive(this, 'Archive', { region, rules: RULES, retentionDays: settings.archiveRetentionDays });
     }
 
     if (settings.alarmEmail !== undefined) {
