@@ -256,27 +256,34 @@ describe('snapshot parts', () => {
   };
   const newId = randomUUID;
 
-  it('fills each part up to the limit and never past it, counting UTF-8 bytes', () => {
-    // Items of 3-byte characters: a limit in string length would overshoot three times.
-    const items = Array.from({ length: 200 }, (_, i) => ({ InstanceId: `i-${i}`, note: '€'.repeat(300) }));
-    const maxPartBytes = 20_000;
-    const messages = snapshotMessages({ ...base, items, newId, maxPartBytes });
-    const sizes = messages.map((message) => Buffer.byteLength(message.body));
-    assert.ok(
-      sizes.every((size) => size <= maxPartBytes),
-      sizes.join(),
-    );
-    // Full parts: one more item would have crossed the limit, less the few bytes kept for part numbers up to 999999.
-    const itemBytes = Buffer.byteLength(JSON.stringify(items[0]));
-    for (const size of sizes.slice(0, -1))
-      assert.ok(size + itemBytes + 1 > maxPartBytes - 16, `a part of ${size} bytes was not full`);
-    const ids = messages.flatMap((message) =>
-      JSON.parse(message.body).detail.items.map((item: { InstanceId: string }) => item.InstanceId),
-    );
-    assert.deepEqual(
-      ids,
-      items.map((item) => item.InstanceId),
-    );
+  it('fills each part up to the limit and never past it, counting UTF-8 bytes and the envelope', () => {
+    const shapes = {
+      // 3-byte characters: a limit in string length would overshoot three times.
+      'large items': (i: number) => ({ InstanceId: `i-${i}`, note: '€'.repeat(300) }),
+      // Small items leave no slack: a part that forgot its envelope would overshoot by it.
+      'small items': (i: number) => ({ InstanceId: `i-${i}` }),
+    };
+    for (const [shape, make] of Object.entries(shapes)) {
+      const items = Array.from({ length: 2000 }, (_, i) => make(i));
+      const maxPartBytes = 20_000;
+      const messages = snapshotMessages({ ...base, items, newId, maxPartBytes });
+      const sizes = messages.map((message) => Buffer.byteLength(message.body));
+      assert.ok(
+        sizes.every((size) => size <= maxPartBytes),
+        `${shape}: ${sizes.join()}`,
+      );
+      // Full parts: one more item would have crossed the limit, less the few bytes kept for part numbers up to 999999.
+      const itemBytes = Math.max(...items.map((item) => Buffer.byteLength(JSON.stringify(item))));
+      for (const size of sizes.slice(0, -1))
+        assert.ok(size + itemBytes + 1 > maxPartBytes - 16, `${shape}: a part of ${size} bytes was not full`);
+      const ids = messages.flatMap((message) =>
+        JSON.parse(message.body).detail.items.map((item: { InstanceId: string }) => item.InstanceId),
+      );
+      assert.deepEqual(
+        ids,
+        items.map((item) => item.InstanceId),
+      );
+    }
   });
 
   it('refuses an item larger than a part, naming it, rather than send an incomplete snapshot', () => {
