@@ -5,7 +5,7 @@ import { describeError } from '../lambda/errors.ts';
 import type { Logger } from '../lambda/log.ts';
 import { listAssets } from './list-assets.ts';
 import { sendMessages } from './send-messages.ts';
-import { RESOURCE_TYPES, type ResourceType, snapshotMessages } from './snapshot-events.ts';
+import { RESOURCE_TYPES, type ResourceType, snapshotParts } from './snapshot-events.ts';
 
 export interface ReconcileOptions {
   readonly ec2: EC2Client;
@@ -63,7 +63,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z');
       const items = await listAssets(options.ec2, resourceType);
-      const messages = snapshotMessages({
+      const parts = snapshotParts({
         snapshotId,
         account: options.account,
         region: options.region,
@@ -75,13 +75,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         newId,
         ...(options.maxPartBytes === undefined ? {} : { maxPartBytes: options.maxPartBytes }),
       });
-      await sendMessages(options.sqs, options.queueUrl, messages);
-      const summary = {
-        resourceType,
-        items: items.length,
-        parts: messages.length / options.groups.length,
-        messages: messages.length,
-      };
+      const sentMessages = await sendMessages(options.sqs, options.queueUrl, parts.messages());
+      const summary = { resourceType, items: items.length, parts: parts.count, messages: sentMessages };
       sent.push(summary);
       options.logger.info('snapshot sent', { snapshotId, ...summary });
     } catch (error) {

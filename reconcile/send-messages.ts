@@ -10,32 +10,36 @@ export class SendFailedError extends Error {
   override name = 'SendFailedError';
 }
 
-/** Sends the messages in order, in batches that respect SQS's entry and size limits. */
+/** Sends the messages in order, in batches that respect SQS's entry and size limits; returns how many were sent. */
 export async function sendMessages(
   sqs: SQSClient,
   queueUrl: string,
-  messages: readonly SnapshotMessage[],
+  messages: Iterable<SnapshotMessage>,
   maxBatchBytes = SQS_MAX_MESSAGE_BYTES,
-): Promise<void> {
-  for (const batch of batches(messages, maxBatchBytes)) await sendBatch(sqs, queueUrl, batch);
+): Promise<number> {
+  let sent = 0;
+  for (const batch of batches(messages, maxBatchBytes)) {
+    await sendBatch(sqs, queueUrl, batch);
+    sent += batch.length;
+  }
+  return sent;
 }
 
-export function batches(messages: readonly SnapshotMessage[], maxBatchBytes: number): SnapshotMessage[][] {
-  const result: SnapshotMessage[][] = [];
+/** Groups the messages as they come: a batch is handed out before the next one is built. */
+export function* batches(messages: Iterable<SnapshotMessage>, maxBatchBytes: number): Generator<SnapshotMessage[]> {
   let current: SnapshotMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = Buffer.byteLength(message.body);
     if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > maxBatchBytes)) {
-      result.push(current);
+      yield current;
       current = [];
       bytes = 0;
     }
     current.push(message);
     bytes += size;
   }
-  if (current.length > 0) result.push(current);
-  return result;
+  if (current.length > 0) yield current;
 }
 
 async function sendBatch(sqs: SQSClient, queueUrl: string, batch: readonly SnapshotMessage[]): Promise<void> {

@@ -48,8 +48,18 @@ export function itemId(resourceType: ResourceType, item: unknown): string {
   return typeof value === 'string' ? value : '(no id)';
 }
 
-/** The snapshot's messages: parts 1..n in order, each part once per group. An empty listing is one empty part. */
-export function snapshotMessages(input: SnapshotInput): SnapshotMessage[] {
+export interface SnapshotParts {
+  /** How many parts the listing takes (n in "part i of n"). */
+  readonly count: number;
+  /**
+   * The messages, parts 1..n in order, each part once per group. Built as they are taken, so a large listing holds
+   * one part's bodies at a time beside its items, not every body of every group.
+   */
+  messages(): Generator<SnapshotMessage>;
+}
+
+/** Cuts the listing into parts that fit an SQS message. An empty listing is one empty part. */
+export function snapshotParts(input: SnapshotInput): SnapshotParts {
   if (input.groups.length === 0) throw new Error('a snapshot needs at least one message group');
   const maxPartBytes = input.maxPartBytes ?? MAX_PART_BYTES;
   const itemsJson = input.items.map((item) => JSON.stringify(item));
@@ -57,8 +67,8 @@ export function snapshotMessages(input: SnapshotInput): SnapshotMessage[] {
   // The envelope's size with the widest values it can take: part numbers up to 6 digits, the longest group name.
   const envelopeBytes = Buffer.byteLength(envelope(input, input.newId(), longestGroup, 999_999, 999_999, []));
 
-  const parts: string[][] = [];
-  let current: string[] = [];
+  // Where each part starts in itemsJson; the parts themselves are sliced when their messages are built.
+  const starts = [0];
   let currentBytes = envelopeBytes;
   for (const [index, json] of itemsJson.entries()) {
     const bytes = Buffer.byteLength(json);
@@ -67,28 +77,33 @@ export function snapshotMessages(input: SnapshotInput): SnapshotMessage[] {
         `${input.resourceType} ${itemId(input.resourceType, input.items[index])} is ${bytes} bytes as JSON, more than a snapshot part holds (${maxPartBytes - envelopeBytes})`,
       );
     }
-    const added = bytes + (current.length > 0 ? 1 : 0);
-    if (currentBytes + added > maxPartBytes) {
-      parts.push(current);
-      current = [];
+    const first = index === starts[starts.length - 1];
+    if (!first && currentBytes + 1 + bytes > maxPartBytes) {
+      starts.push(index);
       currentBytes = envelopeBytes;
     }
-    currentBytes += bytes + (current.length > 0 ? 1 : 0);
-    current.push(json);
+    currentBytes += bytes + (index === starts[starts.length - 1] ? 0 : 1);
   }
-  parts.push(current);
+  const count = starts.length;
 
-  const messages: SnapshotMessage[] = [];
-  for (const [index, part] of parts.entries()) {
-    for (const group of input.groups) {
-      const id = input.newId();
-      const body = envelope(input, id, group, index + 1, parts.length, part);
-      // Cannot happen with the envelope measured above; checked so that a mistake fails here, not at SQS.
-      if (Buffer.byteLength(body) > maxPartBytes) throw new Error(`snapshot part ${index + 1} exceeds ${maxPartBytes} bytes`);
-      messages.push({ id, groupId: group, body });
+  function* messages(): Generator<SnapshotMessage> {
+    for (const [index, start] of starts.entries()) {
+      const part = itemsJson.slice(start, starts[index + 1] ?? itemsJson.length);
+      for (const group of input.groups) {
+        const id = input.newId();
+        const body = envelope(input, id, group, index + 1, count, part);
+        // Cannot happen with the envelope measured above; checked so that a mistake fails here, not at SQS.
+        if (Buffer.byteLength(body) > maxPartBytes) throw new Error(`snapshot part ${index + 1} exceeds ${maxPartBytes} bytes`);
+        yield { id, groupId: group, body };
+      }
     }
   }
-  return messages;
+  return { count, messages };
+}
+
+/** Every message of the snapshot at once: for tests and small listings. */
+export function snapshotMessages(input: SnapshotInput): SnapshotMessage[] {
+  return [...snapshotParts(input).messages()];
 }
 
 function envelope(input: SnapshotInput, id: string, group: string, part: number, parts: number, itemsJson: string[]): string {

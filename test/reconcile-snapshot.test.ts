@@ -296,10 +296,9 @@ describe('snapshot parts', () => {
 
   it('batches at most 10 messages and 256 KiB per SendMessageBatch', () => {
     const message = (bytes: number) => ({ id: 'x', groupId: 'g', body: 'x'.repeat(bytes) });
-    const sized = batches(
-      [message(200_000), message(70_000), message(100), ...Array.from({ length: 12 }, () => message(10))],
-      262_144,
-    );
+    const sized = [
+      ...batches([message(200_000), message(70_000), message(100), ...Array.from({ length: 12 }, () => message(10))], 262_144),
+    ];
     assert.deepEqual(
       sized.map((batch) => batch.length),
       [1, 10, 4],
