@@ -9,11 +9,11 @@ import {
   EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import type { SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createJsonLogger } from '../lambda/log.ts';
 import { createReconcileHandler } from '../reconcile/handler.ts';
-import { batches } from '../reconcile/send-messages.ts';
+import { batches, SendFailedError, sendMessages } from '../reconcile/send-messages.ts';
 import {
   SNAPSHOT_DETAIL_TYPE,
   SNAPSHOT_SOURCE,
@@ -303,5 +303,57 @@ describe('snapshot parts', () => {
       sized.map((batch) => batch.length),
       [1, 10, 4],
     );
+  });
+
+  it('sends again only the entries SQS failed on its side, with the same deduplication ids', async () => {
+    const sqsClient = new SQSClient({ region: REGION });
+    const sqs = mockClient(sqsClient);
+    try {
+      sqs
+        .on(SendMessageBatchCommand)
+        .resolvesOnce({
+          Successful: [{ Id: '0', MessageId: 'm0', MD5OfMessageBody: '' }],
+          Failed: [{ Id: '1', SenderFault: false, Code: 'InternalError', Message: 'try again' }],
+        })
+        .resolves({ Successful: [{ Id: '1', MessageId: 'm1', MD5OfMessageBody: '' }], Failed: [] });
+      const messages = [
+        { id: 'a', groupId: 'g', body: '{"id":"a"}' },
+        { id: 'b', groupId: 'g', body: '{"id":"b"}' },
+      ];
+
+      assert.equal(await sendMessages(sqsClient, 'https://sqs.example/q.fifo', messages), 2);
+
+      const calls = sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries);
+      assert.deepEqual(
+        calls.map((entries) => entries?.map((entry) => [entry.MessageDeduplicationId, entry.MessageBody])),
+        [
+          [
+            ['a', '{"id":"a"}'],
+            ['b', '{"id":"b"}'],
+          ],
+          [['b', '{"id":"b"}']],
+        ],
+      );
+    } finally {
+      sqs.restore();
+    }
+  });
+
+  it('stops at an entry SQS refuses as the fault of the sender, naming the code', async () => {
+    const sqsClient = new SQSClient({ region: REGION });
+    const sqs = mockClient(sqsClient);
+    try {
+      sqs.on(SendMessageBatchCommand).resolves({
+        Successful: [],
+        Failed: [{ Id: '0', SenderFault: true, Code: 'InvalidMessageContents', Message: 'Invalid characters found.' }],
+      });
+      await assert.rejects(
+        sendMessages(sqsClient, 'https://sqs.example/q.fifo', [{ id: 'a', groupId: 'g', body: '{}' }]),
+        (error: Error) => error instanceof SendFailedError && /InvalidMessageContents/.test(error.message),
+      );
+      assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 1, 'not sent again');
+    } finally {
+      sqs.restore();
+    }
   });
 });
