@@ -1,5 +1,6 @@
 import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
 import { SUPPORTED_RESOURCE_TYPES } from './rules.ts';
+import { scheduleExpressionProblem } from './schedule-expression.ts';
 
 export type Consumer = 'lambda' | 'poller';
 
@@ -34,6 +35,10 @@ export interface StackSettings {
   readonly apiCallRule: boolean;
   /** Tag changes forwarded: `all` (the seed's unfiltered rule) or these EC2 resource types. */
   readonly resourceTypes: 'all' | readonly string[];
+  /** EventBridge Scheduler expression of the reconcile snapshots; none without it. */
+  readonly reconcileSchedule: string | undefined;
+  /** Days the EventBridge archive of the rules' events keeps them; no archive without it. */
+  readonly archiveRetentionDays: number | undefined;
   /** Notes for the operator that do not stop synth (e.g. a low maxReceiveCount). */
   readonly warnings: readonly string[];
 }
@@ -58,6 +63,8 @@ export const CONTEXT_KEYS = [
   'oldestMessageAlarmSeconds',
   'apiCallRule',
   'resourceTypes',
+  'reconcileSchedule',
+  'archiveRetentionDays',
 ] as const;
 
 export type ContextReader = (key: (typeof CONTEXT_KEYS)[number]) => unknown;
@@ -182,6 +189,11 @@ export function readSettings(read: ContextReader): StackSettings {
 
   const apiCallRule = bool('apiCallRule', true);
   const resourceTypes = readResourceTypes(list('resourceTypes'), problems);
+  const reconcileSchedule = text('reconcileSchedule');
+  const scheduleProblem = reconcileSchedule === undefined ? undefined : scheduleExpressionProblem(reconcileSchedule);
+  if (scheduleProblem !== undefined) problems.push(`reconcileSchedule ${scheduleProblem}`);
+  const archiveRetentionDays =
+    text('archiveRetentionDays') === undefined ? undefined : integer('archiveRetentionDays', 1, 1, 3650);
 
   if (problems.length > 0) throw new ContextError(problems);
   return {
@@ -200,6 +212,8 @@ export function readSettings(read: ContextReader): StackSettings {
     oldestMessageAlarmSeconds,
     apiCallRule,
     resourceTypes,
+    reconcileSchedule,
+    archiveRetentionDays,
     warnings,
   };
 }

@@ -17,9 +17,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
+import { RulesArchive } from './archive.ts';
 import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import type { StackSettings } from './config.ts';
+import { Reconcile } from './reconcile.ts';
 import { deadLetterQueueName, queueName, selectRules } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
@@ -67,7 +69,8 @@ export class SyncStack extends Stack {
       reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
     });
 
-    for (const rule of selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes })) {
+    const rules = selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes });
+    for (const rule of rules) {
       new events.Rule(this, `Rule-${rule.name}`, {
         ruleName: rule.name,
         description: rule.description,
@@ -130,6 +133,21 @@ export class SyncStack extends Stack {
         value: `npm start -- --queue-url ${queue.queueUrl} --region ${region}`,
         description: 'Run the poller next to Redis (consumer=poller)',
       });
+    }
+
+    // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.
+    if (settings.reconcileSchedule !== undefined) {
+      const reconcile = new Reconcile(this, 'Reconcile', {
+        region,
+        queue,
+        rules,
+        schedule: settings.reconcileSchedule,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      alarms.push(reconcile.errorsAlarm);
+    }
+    if (settings.archiveRetentionDays !== undefined) {
+      new RulesArchive(this, 'Archive', { region, rules, retentionDays: settings.archiveRetentionDays });
     }
 
     if (settings.alarmEmail !== undefined) {
