@@ -26,7 +26,7 @@ while i <= #ARGV do
     local at = i + 1 + 3 * j
     local key = tonumber(ARGV[at + 1])
     if key > 0 then
-      local added = redis.pcall('XADD', KEYS[key], 'MINID', '~', minId, '*', 'event', ARGV[at + 2])
+      local added = redis.pcall('XADD', KEYS[key], 'MINID', minId, '*', 'event', ARGV[at + 2])
       if type(added) == 'table' and added.err then
         counts[#counts + 1] = added.err
         break
@@ -240,7 +240,8 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     } catch (error) {
       failure = error as Error;
     }
-    if (detecting !== undefined) await settleTopology(await detecting, options);
+    if (detecting !== undefined)
+      await settleTopology(await answer(detecting, options.deadline).catch((error: Error) => error), options);
     if (failure === undefined && role !== undefined) {
       const [name] = ((await role) as unknown[]) ?? [];
       if (name !== 'master') {
