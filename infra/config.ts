@@ -1,17 +1,13 @@
-import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
+import { readOrganization } from './organization-settings.ts';
+import { type RegionalSettings, readRegionalSettings, splitList, type VpcPlacement } from './region-settings.ts';
+import { closestKey } from './unknown-context.ts';
+
+export type { RegionalSettings, VpcPlacement } from './region-settings.ts';
 
 export type Consumer = 'lambda' | 'poller';
 
 /** Receives before an event is dead-lettered, deployed and local alike. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
-
-export interface VpcPlacement {
-  readonly vpcId: string;
-  readonly subnetIds: readonly string[];
-  readonly securityGroupIds: readonly string[];
-  /** Interface endpoints for Secrets Manager and STS, for subnets without a NAT route. */
-  readonly createVpcEndpoints: boolean;
-}
 
 export interface StackSettings {
   readonly regions: readonly string[];
@@ -19,7 +15,15 @@ export interface StackSettings {
   /** Required with `consumer=lambda`. Never with credentials: those come from `redisAuthSecretArn`. */
   readonly redisUrl: string | undefined;
   readonly redisAuthSecretArn: string | undefined;
+  /** Customer-managed KMS key of the secret: the function may decrypt with it via Secrets Manager only. */
+  readonly redisSecretKmsKeyArn: string | undefined;
   readonly vpc: VpcPlacement | undefined;
+  /** Each region's Redis, secret and network: the top-level values unless regionSettings overrides them. */
+  readonly regional: Readonly<Record<string, RegionalSettings>>;
+  /** Central account of an AWS Organization: its default buses accept events from the organization's accounts. */
+  readonly organizationId: string | undefined;
+  /** Accounts that get their own rules and message groups (per-account groups); empty for shared groups. */
+  readonly accounts: readonly string[];
   readonly topicPrefix: string;
   readonly requireSubscriber: boolean;
   readonly alarmEmail: string | undefined;
@@ -39,6 +43,11 @@ export const CONTEXT_KEYS = [
   'consumer',
   'redisUrl',
   'redisAuthSecretArn',
+  'redisSecretKmsKeyArn',
+  'regionSettings',
+  'organizationId',
+  'accounts',
+  'centralAccount',
   'vpcId',
   'subnetIds',
   'securityGroupIds',
@@ -65,12 +74,19 @@ export class ContextError extends Error {
 }
 
 const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
 /** Retention values CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+export interface ReadOptions {
+  /**
+   * False when the CDK CLI runs a command that never deploys the template (`cdk ls`, `cdk destroy`): then a missing
+   * redisUrl is no problem. See app.ts.
+   */
+  readonly redisUrlRequired?: boolean;
+}
+
 /** Reads and validates the context; every problem is reported in one error. */
-export function readSettings(read: ContextReader): StackSettings {
+export function readSettings(read: ContextReader, options: ReadOptions = {}): StackSettings {
   const problems: string[] = [];
   const warnings: string[] = [];
   const text = (key: (typeof CONTEXT_KEYS)[number]): string | undefined => {
@@ -81,8 +97,9 @@ export function readSettings(read: ContextReader): StackSettings {
   };
   const list = (key: (typeof CONTEXT_KEYS)[number]): string[] => {
     const value = read(key);
-    const items = Array.isArray(value) ? value.map(String) : (text(key)?.split(',') ?? []);
-    return items.map((item) => item.trim()).filter((item) => item !== '');
+    return Array.isArray(value)
+      ? value.map((item) => String(item).trim()).filter((item) => item !== '')
+      : splitList(text(key) ?? '');
   };
   // Values from -c arrive as strings, values from cdk.json as JSON: both are accepted.
   const bool = (key: (typeof CONTEXT_KEYS)[number], fallback: boolean): boolean => {
@@ -114,40 +131,26 @@ export function readSettings(read: ContextReader): StackSettings {
   }
   const consumer: Consumer = consumerText === 'poller' ? 'poller' : 'lambda';
 
-  const redisUrl = text('redisUrl');
-  if (consumer === 'lambda') {
-    if (redisUrl === undefined) {
-      problems.push('redisUrl is required (-c redisUrl=rediss://host:6379), unless consumer=poller');
-    } else if (!isRedisUrl(redisUrl)) {
-      problems.push('redisUrl must be a redis:// or rediss:// URL with a host');
-    } else if (redisUrlHasCredentials(redisUrl)) {
-      problems.push(
-        'redisUrl carries a user or password, which would be stored in the template in clear text: put the password in a Secrets Manager secret and pass its ARN as redisAuthSecretArn',
-      );
-    }
-  }
-
-  const redisAuthSecretArn = text('redisAuthSecretArn');
-  if (redisAuthSecretArn !== undefined && !SECRET_ARN.test(redisAuthSecretArn)) {
-    problems.push('redisAuthSecretArn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name)');
-  }
-
-  const vpcId = text('vpcId');
-  const subnetIds = list('subnetIds');
-  const securityGroupIds = list('securityGroupIds');
-  const createVpcEndpoints = bool('createVpcEndpoints', false);
-  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) problems.push(`vpcId "${vpcId}" is not a VPC ID (vpc-...)`);
-  if (vpcId === undefined && (subnetIds.length > 0 || securityGroupIds.length > 0 || createVpcEndpoints)) {
-    problems.push('subnetIds, securityGroupIds and createVpcEndpoints need vpcId');
-  }
-  if (vpcId !== undefined && subnetIds.length === 0)
-    problems.push('vpcId needs subnetIds (the private subnets the function runs in)');
-  for (const id of subnetIds) if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) problems.push(`subnetIds: "${id}" is not a subnet ID`);
-  for (const id of securityGroupIds)
-    if (!/^sg-[0-9a-f]{8,17}$/.test(id)) problems.push(`securityGroupIds: "${id}" is not a security group ID`);
-  if (vpcId !== undefined && regions.length > 1) {
-    problems.push('vpcId names one VPC, which lives in one region: deploy one region at a time with VPC placement');
-  }
+  const regional = readRegionalSettings(
+    {
+      regions,
+      global: {
+        redisUrl: text('redisUrl'),
+        redisAuthSecretArn: text('redisAuthSecretArn'),
+        redisSecretKmsKeyArn: text('redisSecretKmsKeyArn'),
+        vpcId: text('vpcId'),
+        subnetIds: list('subnetIds'),
+        securityGroupIds: list('securityGroupIds'),
+        createVpcEndpoints: bool('createVpcEndpoints', false),
+      },
+      regionSettings: read('regionSettings'),
+      redisUrlUsed: consumer === 'lambda',
+      redisUrlRequired: options.redisUrlRequired ?? true,
+      suggest: closestKey,
+    },
+    problems,
+  );
+  const organization = readOrganization(read as (key: string) => unknown, problems);
 
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
@@ -177,9 +180,12 @@ export function readSettings(read: ContextReader): StackSettings {
   return {
     regions,
     consumer,
-    redisUrl: consumer === 'lambda' ? redisUrl : undefined,
-    redisAuthSecretArn,
-    vpc: vpcId === undefined ? undefined : { vpcId, subnetIds, securityGroupIds, createVpcEndpoints },
+    redisUrl: consumer === 'lambda' ? text('redisUrl') : undefined,
+    redisAuthSecretArn: text('redisAuthSecretArn'),
+    redisSecretKmsKeyArn: text('redisSecretKmsKeyArn'),
+    vpc: regions.length === 1 ? regional[regions[0] as string]?.vpc : undefined,
+    regional,
+    ...organization,
     topicPrefix,
     requireSubscriber,
     alarmEmail,
@@ -190,4 +196,10 @@ export function readSettings(read: ContextReader): StackSettings {
     oldestMessageAlarmSeconds,
     warnings,
   };
+}
+
+/** The settings one region's stack is built with: the top-level ones, with that region's Redis, secret and network. */
+export function settingsForRegion(settings: StackSettings, region: string): StackSettings {
+  const regional = settings.regional[region];
+  return regional === undefined ? settings : { ...settings, ...regional };
 }
