@@ -17,8 +17,10 @@ const ACCOUNT_B = '222222222222';
 
 type Statement = { Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 
-function statementsOf(resources: Record<string, { Properties: { PolicyDocument: { Statement: Statement[] } } }>) {
-  return Object.values(resources).flatMap((resource) => resource.Properties.PolicyDocument.Statement);
+function statementsOf(resources: Record<string, Record<string, unknown>>): Statement[] {
+  return Object.values(resources).flatMap(
+    (resource) => (resource.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement,
+  );
 }
 
 describe('member stacks (centralAccount)', () => {
