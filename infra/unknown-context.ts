@@ -23,7 +23,7 @@ export function unknownContextKeys(context: Readonly<Record<string, unknown>>, k
   return problems;
 }
 
-/** The known key nearest to `key`: same letters ignoring case, one a prefix of the other, or 2 edits away at most. */
+/** The known key nearest to `key`, ignoring case: at most 2 edits away (a quarter of its length for long keys). */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: { key: string; distance: number } | undefined;
