@@ -1,28 +1,26 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
+import { notifyByEmail } from './alarm-topic.ts';
 import { RulesArchive } from './archive.ts';
 import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import type { StackSettings } from './config.ts';
+import { grantRedisSecret, grantVpcNetworkInterfaces } from './function-access.ts';
 import { Reconcile } from './reconcile.ts';
-import { deadLetterQueueName, queueName, selectRules } from './rules.ts';
+import { allowRulesByNamePrefix, fifoQueueTarget } from './rule-targets.ts';
+import { deadLetterQueueName, queueName, type RuleDefinition as RuleLike, selectRules } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
 
@@ -30,6 +28,8 @@ export interface SyncStackProps extends StackProps {
   readonly settings: StackSettings;
   /** The region this stack deploys to. */
   readonly region: string;
+  /** The rules on the default bus; rules.ts's table unless per-account groups expand it. */
+  readonly rules?: readonly RuleLike[];
 }
 
 /** The seed's setup for one region: FIFO queue, the rules (the seed's two, and API calls), the sync function (or none, for the poller), alarms. */
@@ -69,19 +69,23 @@ export class SyncStack extends Stack {
       reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
     });
 
-    const rules = selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes });
+    const rules = props.rules ?? selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes });
+    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the app.
+    const grantByPrefix = settings.accounts.length > 0;
+    if (grantByPrefix) {
+      allowRulesByNamePrefix(queue, 'management-events-');
+      allowRulesByNamePrefix(targetDeadLetterQueue, 'management-events-');
+    }
+    const delivery = { deadLetterQueue: targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
     for (const rule of rules) {
       new events.Rule(this, `Rule-${rule.name}`, {
         ruleName: rule.name,
         description: rule.description,
         eventPattern: toCdkEventPattern(rule.eventPattern),
         targets: [
-          new targets.SqsQueue(queue, {
-            messageGroupId: rule.messageGroupId,
-            deadLetterQueue: targetDeadLetterQueue,
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
-          }),
+          grantByPrefix
+            ? fifoQueueTarget(queue, rule.messageGroupId, delivery)
+            : new targets.SqsQueue(queue, { messageGroupId: rule.messageGroupId, ...delivery }),
         ],
       });
     }
@@ -150,13 +154,7 @@ export class SyncStack extends Stack {
       new RulesArchive(this, 'Archive', { region, rules, retentionDays: settings.archiveRetentionDays });
     }
 
-    if (settings.alarmEmail !== undefined) {
-      const topic = this.alarmTopic(settings.alarmEmail);
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(new cwActions.SnsAction(topic));
-        alarm.addOkAction(new cwActions.SnsAction(topic));
-      }
-    }
+    if (settings.alarmEmail !== undefined) notifyByEmail(this, settings.alarmEmail, alarms);
   }
 
   private addFunction(settings: StackSettings, region: string, queue: sqs.Queue): cloudwatch.Alarm[] {
@@ -192,11 +190,7 @@ export class SyncStack extends Stack {
               }),
             ];
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups };
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'AWSLambdaVPCAccessExecutionRole: the ENI permissions Lambda needs to run in the given VPC (AWS-maintained).',
-      });
+      grantVpcNetworkInterfaces(role);
       if (placement.createVpcEndpoints) {
         const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
           vpc,
@@ -230,6 +224,8 @@ export class SyncStack extends Stack {
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (settings.redisAuthSecretArn !== undefined) environment.REDIS_AUTH_SECRET_ARN = settings.redisAuthSecretArn;
+    if (settings.streamRetentionHours !== undefined) environment.STREAM_RETENTION_HOURS = String(settings.streamRetentionHours);
+    if (settings.redisCluster !== 'auto') environment.REDIS_CLUSTER = settings.redisCluster;
 
     const fn = new nodejs.NodejsFunction(this, 'SyncFunction', {
       functionName: `management-events-sync-${region}`,
@@ -260,7 +256,7 @@ export class SyncStack extends Stack {
     });
 
     if (settings.redisAuthSecretArn !== undefined) {
-      secretsmanager.Secret.fromSecretCompleteArn(this, 'RedisSecret', settings.redisAuthSecretArn).grantRead(fn);
+      grantRedisSecret(this, fn, settings.redisAuthSecretArn, settings.redisSecretKmsKeyArn);
     }
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
 
@@ -313,30 +309,6 @@ export class SyncStack extends Stack {
       description: 'Follow what the function does',
     });
     return [failedRecords, zeroReceivers, errors];
-  }
-
-  private alarmTopic(email: string): sns.Topic {
-    // A customer-managed key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
-    const key = new kms.Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the management-events alarm topic',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'management-events sync alarms',
-      masterKey: key,
-      enforceSSL: true,
-    });
-    topic.addSubscription(new subscriptions.EmailSubscription(email));
-    return topic;
   }
 }
 
