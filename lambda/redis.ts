@@ -286,7 +286,13 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     let active = groups.map((_, index) => index).filter((index) => (groups[index]?.length ?? 0) > 0);
     let retried = false;
     while (active.length > 0) {
-      await ready(options.deadline);
+      try {
+        await ready(options.deadline);
+      } catch (error) {
+        // Not sent: what earlier rounds published stays published.
+        for (const group of active) (results[group] as (typeof results)[number]).error = error as Error;
+        break;
+      }
       // In cluster mode a call's keys must share a slot: each group sends its next run of messages with one key,
       // one call per key, all written at once. Without streams, or without a cluster, that is one call per batch.
       const calls = new Map<string, Call>();

@@ -31,7 +31,21 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
 
   const start = async () => {
     // Its own folder: a replica's full sync writes an RDB file even with persistence off.
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir(), '--dbfilename', `redis-test-${port}.rdb`, ...extraArgs];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tmpdir(),
+      '--dbfilename',
+      `redis-test-${port}.rdb`,
+      ...extraArgs,
+    ];
     const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     // However this process ends (a crash, a closed stdout), the throwaway server does not outlive it.
