@@ -61,15 +61,16 @@ async function warmRoundTrips(url: string, proxies: readonly TcpProxy[], groups:
  * A new container's first batch, each from a fresh process: the time through a proxy that adds latency minus the
  * time direct, in round trips. TCP's own handshake is the proxy's, not delayed: what is counted is the client's.
  */
-async function coldRoundTrips(port: number) {
+async function coldRoundTrips(port: number, password?: string) {
   const proxy = await startTcpProxy(port);
+  const auth = password === undefined ? '' : `:${password}@`;
   proxy.delayMs = DELAY_MS;
   try {
     const direct: number[] = [];
     const through: number[] = [];
     for (let i = 0; i < COLD_RUNS; i++) {
-      direct.push(await coldStartMs(`redis://127.0.0.1:${port}`));
-      through.push(await coldStartMs(`redis://127.0.0.1:${proxy.port}`));
+      direct.push(await coldStartMs(`redis://${auth}127.0.0.1:${port}`));
+      through.push(await coldStartMs(`redis://${auth}127.0.0.1:${proxy.port}`));
     }
     return (median(through) - median(direct)) / (2 * DELAY_MS);
   } finally {
@@ -104,6 +105,12 @@ try {
   rows.push(['bundle load beyond a bare node start (ms)', loadTimes(bundle), 60]);
 
   rows.push(['cold: round trips from a new process to its first published batch', await coldRoundTrips(redis.port), 2.3]);
+  const guarded = await startRedisServer(['--requirepass', 'bench-pass']);
+  try {
+    rows.push(['cold, with a password (AUTH first)', await coldRoundTrips(guarded.port, 'bench-pass'), 2.3]);
+  } finally {
+    await guarded.stop();
+  }
 
   const proxy = await startTcpProxy(redis.port);
   try {
