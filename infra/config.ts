@@ -1,4 +1,8 @@
-import { CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM, MAX_STREAM_RETENTION_HOURS } from '../lambda/config.ts';
+import {
+  CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM,
+  MAX_STREAM_RETENTION_HOURS,
+  MIN_FUNCTION_TIMEOUT_SECONDS,
+} from '../lambda/config.ts';
 import { readOrganization } from './organization-settings.ts';
 import { type RegionalSettings, readRegionalSettings, splitList, type VpcPlacement } from './region-settings.ts';
 import { SUPPORTED_RESOURCE_TYPES } from './rules.ts';
@@ -191,7 +195,8 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): St
       `maxReceiveCount=${maxReceiveCount}: a Redis outage longer than ${maxReceiveCount} visibility timeouts sends events to the dead-letter queue`,
     );
   }
-  const functionTimeoutSeconds = integer('functionTimeoutSeconds', 10, 5, 120);
+  // Less cannot fit the function's waits (connect, script) and its own answer: see MIN_FUNCTION_TIMEOUT_SECONDS.
+  const functionTimeoutSeconds = integer('functionTimeoutSeconds', 10, MIN_FUNCTION_TIMEOUT_SECONDS, 120);
   const memorySize = integer('memorySize', 256, 128, 10240);
   const oldestMessageAlarmSeconds = integer('oldestMessageAlarmSeconds', 600, 60, 1_209_600);
 

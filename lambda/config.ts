@@ -8,6 +8,16 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 /** Above this the function no longer fails fast: a stalled Redis would hold a batch close to the function timeout. */
 export const MAX_TIMEOUT_MS = 2000;
 const MIN_TIMEOUT_MS = 50;
+/**
+ * Time kept back from the Lambda timeout: what logging the batch and returning the partial batch response take, with
+ * room to spare. Everything an invocation waits for (secret, connect, script, STS) ends before it.
+ */
+export const RESPONSE_MARGIN_MS = 1000;
+/**
+ * The shortest function timeout that leaves a cold invocation time to connect and publish at the longest connect and
+ * command timeouts, besides the margin: synth refuses less.
+ */
+export const MIN_FUNCTION_TIMEOUT_SECONDS = Math.ceil((RESPONSE_MARGIN_MS + 2 * MAX_TIMEOUT_MS) / 1000);
 
 export interface SyncConfig {
   /** `redis://` or `rediss://`; may carry `user:password@` (poll mode, or local), never in a template. */

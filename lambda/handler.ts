@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DEFAULT_METRICS_NAMESPACE } from './config.ts';
+import { DEFAULT_METRICS_NAMESPACE, RESPONSE_MARGIN_MS } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
 import { publishBatch, type RecordOutcome } from './publish-batch.ts';
@@ -11,12 +11,6 @@ import { reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
-
-/**
- * Time kept back from the Lambda timeout: what logging the batch and returning the partial batch response take, with
- * room to spare. Everything an invocation waits for (secret, connect, script, STS) ends before it.
- */
-export const RESPONSE_MARGIN_MS = 1000;
 
 /** Builds the function with its own container state; the module's `handler` is the one Lambda runs. */
 export function createHandler(options: Partial<ContainerOptions> = {}): SyncHandler {

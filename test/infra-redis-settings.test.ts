@@ -34,6 +34,7 @@ describe('the function’s Redis settings from context', () => {
             redisCluster: 'true',
             requireSubscriber: 'true',
             streamRetentionHours: '0',
+            functionTimeoutSeconds: '4',
           },
         }),
       );
@@ -41,6 +42,8 @@ describe('the function’s Redis settings from context', () => {
       assert.ok(error instanceof ContextError);
       assert.match(error.message, /requireSubscriber cannot be used with a Redis cluster/);
       assert.match(error.message, /streamRetentionHours must be a whole number from 1 to 8760/);
+      // 4 s cannot hold a connect and a script call at their longest timeouts (2 s each) and the 1 s margin.
+      assert.match(error.message, /functionTimeoutSeconds must be a whole number from 5 to 120/);
       return true;
     });
   });
