@@ -8,7 +8,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FUNCTION_BUNDLING } from './bundling.ts';
+import { nodejsBundling } from './bundling.ts';
 import type { RuleDefinition } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
@@ -93,16 +93,7 @@ export class Reconcile extends Construct {
         SNAPSHOT_GROUPS: groups.join(','),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: FUNCTION_BUNDLING.target,
-        minify: FUNCTION_BUNDLING.minify,
-        sourceMap: FUNCTION_BUNDLING.sourceMap,
-        externalModules: [...FUNCTION_BUNDLING.externalModules],
-        banner: FUNCTION_BUNDLING.banner,
-        mainFields: [...FUNCTION_BUNDLING.mainFields],
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
 
     // Scheduler's own role, limited to schedules of this account (confused deputy), allowed to invoke this function.

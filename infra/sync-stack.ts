@@ -14,7 +14,7 @@ import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
 import { notifyByEmail } from './alarm-topic.ts';
 import { RulesArchive } from './archive.ts';
-import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
+import { FUNCTION_ENTRY, nodejsBundling } from './bundling.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import type { StackSettings } from './config.ts';
 import { grantRedisSecret, grantVpcNetworkInterfaces } from './function-access.ts';
@@ -243,16 +243,7 @@ export class SyncStack extends Stack {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment,
       ...vpcProps,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: FUNCTION_BUNDLING.target,
-        minify: FUNCTION_BUNDLING.minify,
-        sourceMap: FUNCTION_BUNDLING.sourceMap,
-        externalModules: [...FUNCTION_BUNDLING.externalModules],
-        banner: FUNCTION_BUNDLING.banner,
-        mainFields: [...FUNCTION_BUNDLING.mainFields],
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
 
     if (settings.redisAuthSecretArn !== undefined) {
