@@ -22,7 +22,8 @@ function makeBatch(groups: number) {
       sqsRecord({
         body:
           i % 2 === 0
-            ? stateChange(`i-${i}`, 'running')
+            ? // Two accounts interleaved: with the mirror on, two streams in one call.
+              stateChange(`i-${i}`, 'running', i % 4 === 0 ? '123456789012' : '999999999999')
             : tagChange(`arn:aws:ec2:us-east-1:123456789012:vpc/vpc-${i}`, ['Name'], { Name: `n${i}` }),
         group: `group-${i % groups}`,
       }),

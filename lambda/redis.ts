@@ -60,9 +60,13 @@ export const PUBLISH_SCRIPT_PRE7 = SCRIPT_BODY;
 /** The key a call declares when it appends to no stream; never read or written. */
 export const SCRIPT_KEY = '{management-events-sync}';
 
-/** Each account's stream, hash-tagged so that it lives in one slot: `{topic-account-management-events-<id>}:stream`. */
+/**
+ * Each account's stream, named after its channel: `{management-events-sync}:topic-account-management-events-<id>`.
+ * Every stream shares the script key's hash tag, so in cluster mode a batch's keys, whatever its accounts, live in
+ * one slot and the batch stays one call.
+ */
 export function streamKey(channel: string): string {
-  return `{${channel}}:stream`;
+  return `${SCRIPT_KEY}:${channel}`;
 }
 
 export interface RedisSettings {
@@ -81,12 +85,9 @@ export interface RedisPublisher extends OrderedPublisher {
 }
 
 type Client = Redis | Cluster;
-/** A group's result for one call; `retry`: refused before it ran, for a reason the client has now dealt with. */
-type Retriable = GroupPublishResult & { readonly retry?: boolean };
-interface Call {
-  readonly key: string;
-  readonly portions: { readonly group: number; readonly messages: readonly OutgoingMessage[] }[];
-}
+type Groups = readonly (readonly OutgoingMessage[])[];
+/** The results of one call; `retry`: refused before it ran, for a reason the client has now dealt with. */
+type CallOutcome = { readonly results: GroupPublishResult[]; readonly retry?: boolean };
 
 const AUTH_ERROR = /^(WRONGPASS|NOAUTH)|invalid password|invalid username-password/i;
 const NOT_WRITTEN = /enableOfflineQueue options is false/;
@@ -139,6 +140,11 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
           enableReadyCheck: false,
           slotsRefreshTimeout: connectTimeoutMs,
           clusterRetryStrategy: retryStrategy,
+          // ioredis resends a command whose connection closed after a failover or CLUSTERDOWN: a late PUBLISH could
+          // then overtake newer ones, or run twice. The call fails instead and SQS delivers it again.
+          retryDelayOnFailover: 0,
+          retryDelayOnClusterDown: 0,
+          retryDelayOnTryAgain: 0,
           // ElastiCache's TLS certificates name the nodes' DNS names: keep them instead of resolving to IPs.
           dnsLookup: (address, callback) => callback(null, address),
           redisOptions: nodeOptions,
@@ -213,51 +219,15 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     return Promise.race([reply, late]).finally(() => clearTimeout(timer));
   };
 
-  /** Runs one script call; the outcome of each portion is a group's result for these messages. */
-  const runCall = async (call: Call, options: PublishOptions): Promise<Retriable[]> => {
-    const keys: string[] = [];
-    const args = [options.stopOnZeroReceivers ? '1' : '0', options.streamMinId ?? '0'];
-    for (const { messages } of call.portions) {
-      args.push(String(messages.length));
-      for (const message of messages) {
-        let index = 0;
-        if (message.stream !== undefined) {
-          index = keys.indexOf(message.stream) + 1 || keys.push(message.stream);
-        }
-        args.push(message.channel, String(index), message.body);
-      }
-    }
-    if (keys.length === 0) keys.push(SCRIPT_KEY);
-    const current = client;
-    const clusterBefore = cluster;
-    const detecting = cluster === undefined ? current.info('cluster').catch((error: Error) => error) : undefined;
-    const role = pre7 ? current.call('ROLE').catch((error: Error) => error) : undefined;
-    const script = pre7 ? PUBLISH_SCRIPT_PRE7 : PUBLISH_SCRIPT;
-    let reply: unknown;
-    let failure: Error | undefined;
-    try {
-      reply = await answer(current.eval(script, keys.length, ...keys, ...args), options.deadline);
-    } catch (error) {
-      failure = error as Error;
-    }
-    if (detecting !== undefined)
-      await settleTopology(await answer(detecting, options.deadline).catch((error: Error) => error), options);
-    if (failure === undefined && role !== undefined) {
-      const [name] = ((await role) as unknown[]) ?? [];
-      if (name !== 'master') {
-        current.disconnect(true);
-        failure = new RedisPublishError(`READONLY: Redis answered as a ${String(name)}, not the primary: reconnecting`);
-      }
-    }
-    if (failure === undefined) {
-      const replies = reply as unknown[][];
-      return call.portions.map((_, index) => parseGroupReply(replies[index] ?? []));
-    }
-    return call.portions.map(({ messages }) => asFailedResult(failure as Error, messages.length, clusterBefore));
-  };
+  /** Sends `INFO cluster` and, once it answers, knows whether Redis is a cluster (auto mode only). */
+  const detect = (current: Client, deadline: number): Promise<void> =>
+    answer(current.info('cluster'), deadline).then(
+      (info) => settleTopology(info),
+      (error: Error) => settleTopology(error),
+    );
 
   /** After the first INFO in auto mode: a cluster gets a cluster-aware client from the next call on. */
-  const settleTopology = async (info: string | Error, options: PublishOptions) => {
+  const settleTopology = (info: string | Error) => {
     if (cluster !== undefined) return;
     if (info instanceof Error) {
       if (!/NOPERM/.test(info.message)) return;
@@ -273,93 +243,99 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     const old = client;
     client = connect(true);
     old.disconnect(false);
-    if (options.stopOnZeroReceivers) throw new ConfigError(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM);
   };
 
-  const publishGroups = async (
-    groups: readonly (readonly OutgoingMessage[])[],
-    options: PublishOptions,
-  ): Promise<GroupPublishResult[]> => {
-    if (cluster === true && options.stopOnZeroReceivers) throw new ConfigError(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM);
-    const results = groups.map((): { receivers: (number | null)[]; error?: Error; unknown?: number } => ({ receivers: [] }));
-    let sent = groups.map(() => 0);
-    let active = groups.map((_, index) => index).filter((index) => (groups[index]?.length ?? 0) > 0);
-    let retried = false;
-    while (active.length > 0) {
-      try {
-        await ready(options.deadline);
-      } catch (error) {
-        // Not sent: what earlier rounds published stays published.
-        for (const group of active) (results[group] as (typeof results)[number]).error = error as Error;
-        break;
+  /** One script call for every group of the batch. */
+  const runCall = async (groups: Groups, options: PublishOptions): Promise<CallOutcome> => {
+    const keys: string[] = [];
+    const args = [options.stopOnZeroReceivers ? '1' : '0', options.streamMinId ?? '0'];
+    for (const messages of groups) {
+      args.push(String(messages.length));
+      for (const message of messages) {
+        const index = message.stream === undefined ? 0 : keys.indexOf(message.stream) + 1 || keys.push(message.stream);
+        args.push(message.channel, String(index), message.body);
       }
-      // In cluster mode a call's keys must share a slot: each group sends its next run of messages with one key,
-      // one call per key, all written at once. Without streams, or without a cluster, that is one call per batch.
-      const calls = new Map<string, Call>();
-      for (const group of active) {
-        const messages = groups[group] ?? [];
-        const start = sent[group] ?? 0;
-        const key = callKey(messages[start]);
-        let end = start + 1;
-        while (end < messages.length && callKey(messages[end]) === key) end += 1;
-        const call = calls.get(key) ?? { key, portions: [] };
-        call.portions.push({ group, messages: messages.slice(start, end) });
-        calls.set(key, call);
-      }
-      const answered = await Promise.all([...calls.values()].map((call) => runCall(call, options)));
-      const next: number[] = [];
-      const nextSent = [...sent];
-      for (const [callIndex, call] of [...calls.values()].entries()) {
-        for (const [portionIndex, { group, messages }] of call.portions.entries()) {
-          const outcome = answered[callIndex]?.[portionIndex] ?? { receivers: [] };
-          const result = results[group] as (typeof results)[number];
-          // Refused before it ran, and the client has since learned what Redis is (a cluster, Redis < 7): once more.
-          if (outcome.retry === true && !retried) {
-            next.push(group);
-            continue;
-          }
-          result.receivers.push(...outcome.receivers.map((count) => (cluster ? null : count)));
-          const done = (nextSent[group] ?? 0) + outcome.receivers.length;
-          nextSent[group] = done;
-          if (outcome.error !== undefined) {
-            result.error = outcome.error;
-            result.unknown = outcome.unknown;
-          } else if (outcome.receivers.length === messages.length && done < (groups[group]?.length ?? 0)) {
-            const last = outcome.receivers.at(-1);
-            if (!(options.stopOnZeroReceivers && last === 0)) next.push(group);
-          }
-        }
-      }
-      retried ||= next.length > 0 && answered.flat().some((outcome) => outcome.retry === true);
-      sent = nextSent;
-      active = next;
     }
-    return results;
+    if (keys.length === 0) keys.push(SCRIPT_KEY);
+    const current = client;
+    const clusterBefore = cluster;
+    if (pre7) {
+      // Redis < 7 runs the script on a replica too: ask first, publish only on the primary.
+      const role = await answer(current.call('ROLE'), options.deadline).catch((error: Error) => error);
+      if (role instanceof Error) {
+        return {
+          results: failAll(
+            groups,
+            role instanceof OutcomeUnknownError
+              ? role
+              : new RedisPublishError(`cannot check the role of Redis < 7 (ROLE): ${role.message}`),
+          ),
+        };
+      }
+      const [name] = role as unknown[];
+      if (name !== 'master') {
+        current.disconnect(true);
+        const readonly = new RedisPublishError(`READONLY: Redis answered as a ${String(name)}, not the primary: reconnecting`);
+        return { results: failAll(groups, readonly) };
+      }
+    }
+    const detecting = cluster === undefined ? detect(current, options.deadline) : undefined;
+    let reply: unknown;
+    try {
+      reply = await answer(
+        current.eval(pre7 ? PUBLISH_SCRIPT_PRE7 : PUBLISH_SCRIPT, keys.length, ...keys, ...args),
+        options.deadline,
+      );
+    } catch (error) {
+      await detecting;
+      return asFailedOutcome(error as Error, groups, clusterBefore);
+    }
+    await detecting;
+    const replies = reply as unknown[][];
+    return {
+      results: groups.map((_, index) => {
+        const { receivers, error } = parseGroupReply(replies[index] ?? []);
+        // In a cluster PUBLISH counts only the subscribers of the node that ran it: the count says nothing.
+        return { receivers: cluster ? receivers.map(() => null) : receivers, error };
+      }),
+    };
   };
 
-  const callKey = (message: OutgoingMessage | undefined): string => (cluster ? (message?.stream ?? SCRIPT_KEY) : '');
+  const publishGroups = async (groups: Groups, options: PublishOptions): Promise<GroupPublishResult[]> => {
+    // Nothing is sent before these checks: a throw here leaves every record unpublished.
+    if (cluster === undefined && options.stopOnZeroReceivers) {
+      await ready(options.deadline);
+      await detect(client, options.deadline);
+    }
+    if (cluster === true && options.stopOnZeroReceivers) throw new ConfigError(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM);
+    for (let attempt = 0; ; attempt += 1) {
+      if (Date.now() >= options.deadline) throw new RedisPublishError('no time left in the invocation to publish');
+      await ready(options.deadline);
+      const { results, retry } = await runCall(groups, options);
+      if (retry !== true || attempt > 0) return results;
+    }
+  };
 
-  const asFailedResult = (error: Error, count: number, clusterBefore: boolean | undefined): Retriable => {
+  const asFailedOutcome = (error: Error, groups: Groups, clusterBefore: boolean | undefined): CallOutcome => {
     if (error.name === 'ReplyError') {
+      // Refused before it ran, and the client has since learned what Redis is (Redis < 7, a cluster): once more.
       let retry = false;
       if (COMPILE_ERROR.test(error.message) && !pre7) {
         pre7 = true;
         retry = true;
-        logger.warn('redis does not know script shebangs (Redis < 7): checking its role beside each call instead', {});
+        logger.warn('redis does not know script shebangs (Redis < 7): checking its role before each call instead', {});
       }
       if (CLUSTER_REDIRECT.test(error.message) && cluster === true && clusterBefore !== true) retry = true;
       if (AUTH_ERROR.test(error.message)) authFailed = true;
-      return { receivers: [], error: new RedisPublishError(`Redis refused the call: ${error.message}`), retry };
+      return { results: failAll(groups, new RedisPublishError(`Redis refused the call: ${error.message}`)), retry };
     }
-    if (error instanceof OutcomeUnknownError) return { receivers: [], error, unknown: count };
+    if (error instanceof OutcomeUnknownError) return { results: failAll(groups, error, true) };
     if (error instanceof RedisPublishError || NOT_WRITTEN.test(error.message)) {
-      return { receivers: [], error: error instanceof RedisPublishError ? error : new RedisPublishError(error.message) };
+      return { results: failAll(groups, error instanceof RedisPublishError ? error : new RedisPublishError(error.message)) };
     }
     // Written, then the connection closed before the answer: Redis may have run it.
     return {
-      receivers: [],
-      error: new OutcomeUnknownError(`the connection closed before Redis answered: ${error.message}`),
-      unknown: count,
+      results: failAll(groups, new OutcomeUnknownError(`the connection closed before Redis answered: ${error.message}`), true),
     };
   };
 
@@ -373,6 +349,11 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
       client.disconnect(false);
     },
   };
+}
+
+/** Every group failed alike; `unknown`: the call went out, so each message may have been published. */
+function failAll(groups: Groups, error: Error, unknown = false): GroupPublishResult[] {
+  return groups.map((messages) => (unknown ? { receivers: [], error, unknown: messages.length } : { receivers: [], error }));
 }
 
 function parseGroupReply(reply: unknown[]): GroupPublishResult {

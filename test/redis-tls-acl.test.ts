@@ -128,7 +128,7 @@ describe('the least ACL user (documented in the README)', () => {
       '&topic-account-management-events-*',
       'resetkeys',
       '~{management-events-sync}',
-      '~{topic-account-management-events-*}:stream',
+      '~{management-events-sync}:topic-account-management-events-*',
       '+eval',
       '+publish',
       '+xadd',
@@ -141,7 +141,7 @@ describe('the least ACL user (documented in the README)', () => {
     });
 
     assert.deepEqual(run.response, { batchItemFailures: [] });
-    assert.equal(await admin.xlen(`{${CHANNEL}}:stream`), 2);
+    assert.equal(await admin.xlen(`{management-events-sync}:${CHANNEL}`), 2);
     assertJsonLines([...run.stdout, ...run.stderr]);
   });
 });

@@ -140,7 +140,33 @@ describe('a failover (node-based, primary endpoint)', () => {
     await replicate(pair.primary, undefined);
   });
 
-  it('on Redis 6.2 (no script shebang), checks the role beside each call and fails a batch that reached a replica', async () => {
+  it('on Redis 6.2, publishes nothing and says why when ROLE is refused (an ACL without +role)', async () => {
+    const front = track(
+      await startRespProxy(pair.primary.port, ([name, script]) => {
+        if (/^eval$/i.test(name ?? '') && script?.startsWith('#!')) {
+          return { error: "ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'" };
+        }
+        return /^role$/i.test(name ?? '')
+          ? { error: "NOPERM this user has no permissions to run the 'role' command" }
+          : undefined;
+      }),
+    );
+    const subscriber = track(await subscribe(pair.primary.url, CHANNEL));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${front.port}` }, logger: logs.logger }));
+    const records = groupOf(2);
+
+    const response = await handler(sqsEvent(records), lambdaContext());
+
+    assert.deepEqual(
+      failedIds(response),
+      records.map((record) => record.messageId),
+    );
+    assert.match(errorOf(logs.withMessage('record failed')[0]).message, /cannot check the role of Redis < 7 \(ROLE\): NOPERM/);
+    assert.deepEqual(await settled(subscriber.received), []);
+  });
+
+  it('on Redis 6.2 (no script shebang), checks the role before each call and fails a batch that reached a replica', async () => {
     // Prepare: a front that answers as Redis 6.2 does to a script with a shebang.
     const as62 = (target: number) =>
       startRespProxy(target, ([name, script]) =>
@@ -160,6 +186,8 @@ describe('a failover (node-based, primary endpoint)', () => {
     const first = groupOf(2);
     const second = groupOf(2);
 
+    const replicaSubscriber = track(await subscribe(pair.replica.url, CHANNEL));
+
     // Act
     const published = await toPrimary(sqsEvent(first), lambdaContext());
     const refused = await toReplica(sqsEvent(second), lambdaContext());
@@ -178,6 +206,34 @@ describe('a failover (node-based, primary endpoint)', () => {
       onReplica.commands.some(([name]) => name?.toUpperCase() === 'ROLE'),
       'the role was asked',
     );
+    // Asked before the script: the replica ran nothing, so not even its own subscribers saw the refused batch.
+    const onReplicaOnly = (await settled(replicaSubscriber.received)).map((item) => item.message);
+    assert.ok(!second.some((record) => onReplicaOnly.includes(record.body)));
+  });
+});
+
+describe('a Redis that is out of memory (maxmemory reached, noeviction)', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('still publishes: the script is flagged allow-oom', async () => {
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.set('ballast', 'x'.repeat(2_000_000));
+    await admin.config('SET', 'maxmemory', '1000000');
+    track({ close: () => void admin.config('SET', 'maxmemory', '0') });
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: captureLogs().logger }));
+    const records = groupOf(2);
+
+    const response = await handler(sqsEvent(records), lambdaContext());
+    await subscriber.waitFor(2);
+
+    assert.deepEqual(failedIds(response), []);
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      records.map((record) => record.body),
+    );
   });
 });
 
@@ -185,7 +241,7 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
   const track = closeAfterEach();
   let cluster: RedisCluster;
   before(async () => {
-    cluster = await startRedisCluster();
+    cluster = await startRedisCluster({ extraArgs: ['--enable-debug-command', 'yes'] });
   });
   after(async () => {
     await cluster.stop();
@@ -267,8 +323,45 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
     const reader = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]?.port ?? 0 }]);
     track({ close: () => reader.disconnect() });
     const entries = async (channel: string) =>
-      ((await reader.xrange(`{${channel}}:stream`, '-', '+')) as [string, string[]][]).map(([, fields]) => fields[1]);
+      ((await reader.xrange(`{management-events-sync}:${channel}`, '-', '+')) as [string, string[]][]).map(
+        ([, fields]) => fields[1],
+      );
     assert.deepEqual(await entries(CHANNEL), [records[0]?.body, records[2]?.body]);
     assert.deepEqual(await entries(OTHER_CHANNEL), [records[1]?.body]);
+  });
+
+  it('never sends a call again on its own: a batch that timed out on a busy node arrives once', async () => {
+    // Prepare
+    const subscriber = track(await subscribe(cluster.nodes[0]?.url ?? '', CHANNEL));
+    const logs = captureLogs();
+    const handler = track(
+      createHandler({
+        env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', REDIS_COMMAND_TIMEOUT_MS: '300' },
+        logger: logs.logger,
+      }),
+    );
+    assert.deepEqual(failedIds(await handler(sqsEvent(groupOf(1)), lambdaContext())), []);
+    await subscriber.waitFor(1);
+    const admins = cluster.nodes.map((node) => new Redis(node.port, '127.0.0.1'));
+    track({ close: () => admins.forEach((admin) => admin.disconnect()) });
+    await Promise.all(admins.map((admin) => admin.ping()));
+    const late = groupOf(2);
+
+    // Act: every node is busy for a second, past the command timeout.
+    const busy = Promise.all(admins.map((admin) => admin.call('DEBUG', 'SLEEP', '1')));
+    const response = await handler(sqsEvent(late), lambdaContext());
+    await busy;
+    await sleep(1500);
+
+    // Assess: the call went out once; its outcome was unknown, and Redis ran it once.
+    assert.deepEqual(
+      failedIds(response),
+      late.map((record) => record.messageId),
+    );
+    assert.equal(logs.withMessage('outcome unknown: Redis may have published it; SQS delivers it again').length, 2);
+    assert.deepEqual(
+      subscriber.received.slice(1).map((item) => item.message),
+      late.map((record) => record.body),
+    );
   });
 });

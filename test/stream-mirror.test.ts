@@ -8,7 +8,7 @@ import { CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './help
 import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 
-const STREAM = `{${CHANNEL}}:stream`;
+const STREAM = `{management-events-sync}:${CHANNEL}`;
 
 describe('the durable mirror (STREAM_RETENTION_HOURS)', () => {
   const track = closeAfterEach();

@@ -20,7 +20,9 @@ export interface RedisCluster {
  * Three masters on free ports, slots spread by `redis-cli --cluster create`. With `proxied`, each node announces the
  * port of a TCP proxy in front of it, so that a test can add latency or count turns on every connection.
  */
-export async function startRedisCluster(options: { proxied?: boolean } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(
+  options: { proxied?: boolean; extraArgs?: readonly string[] } = {},
+): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
   const nodes: RedisServer[] = [];
   const proxies: TcpProxy[] = [];
@@ -33,7 +35,10 @@ export async function startRedisCluster(options: { proxied?: boolean } = {}): Pr
     for (let i = 0; i < 3; i++) {
       const file = join(dir, `nodes-${i}.conf`);
       nodes.push(
-        await startRedisServer(['--cluster-enabled', 'yes', '--cluster-config-file', file, '--cluster-node-timeout', '2000']),
+        await startRedisServer([
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', file, '--cluster-node-timeout', '2000'],
+          ...(options.extraArgs ?? []),
+        ]),
       );
     }
     const created = spawnSync(
