@@ -54,6 +54,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return;
     }
     accepted += 1;
+    // Each delayed chunk leaves at once, as over a network: Nagle would hold it for the ACK of the one before.
+    client.setNoDelay(true);
     const pair: Pair = { client, server: undefined };
     pairs.add(pair);
     let awaitingClient = true;
@@ -66,6 +68,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('close', drop);
     const open = () => {
       const upstream = connect(state.targetPort, '127.0.0.1');
+      upstream.setNoDelay(true);
       pair.server = upstream;
       upstream.on('error', drop);
       upstream.on('close', drop);
