@@ -5,7 +5,7 @@ import type { Logger } from '../lambda/log.ts';
 import { type InventoryMessage, type InventorySubscriber, parseEvent, startInventorySubscriber } from './inventory-subscriber.ts';
 import { type LocalQueue, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
-import { type RoutedEvent, sendToQueue } from './router.ts';
+import { type NotSent, type RoutedEvent, sendToQueue } from './router.ts';
 
 export interface PipelineOptions {
   readonly region: string;
@@ -28,6 +28,8 @@ export interface Progress {
   readonly deadLettered: number;
   /** Sent events neither delivered nor dead-lettered yet. */
   readonly pending: number;
+  /** Events the queue refused (not in `sent`): never delivered. */
+  readonly refused: number;
 }
 
 export interface Pipeline {
@@ -35,7 +37,8 @@ export interface Pipeline {
   /** Event ids in the order the subscriber first received them; `deliveries` counts every receipt, duplicates too. */
   readonly firstDeliveries: string[];
   readonly deliveries: Map<string, number>;
-  send(events: readonly RoutedEvent[]): Promise<void>;
+  /** Sends in order; returns what the queue refused. */
+  send(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   progress(): Promise<Progress>;
   /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
   settle(idleMs: number): Promise<Progress>;
@@ -48,6 +51,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const firstDeliveries: string[] = [];
   const deliveries = new Map<string, number>();
   const sentIds = new Set<string>();
+  let refused = 0;
 
   let queue: LocalQueue | undefined;
   let subscriber: InventorySubscriber | undefined;
@@ -81,6 +85,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       logger: options.functionLogger,
       waitTimeSeconds: 1,
       concurrency: options.concurrency ?? 2,
+      decodeEmulatorBodies: true,
       // The channel fallback for events without an account, as the deployed function's ARN would give.
       functionArn: `arn:aws:lambda:${options.region}:000000000000:function:management-events-sync-${options.region}`,
     });
@@ -95,7 +100,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     let delivered = 0;
     for (const id of sentIds) if (deliveries.has(id)) delivered += 1;
     const pending = pendingEvents(sentIds, deliveries, deadLetterBodies).length;
-    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending };
+    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending, refused };
   };
 
   return {
@@ -103,8 +108,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     firstDeliveries,
     deliveries,
     async send(events) {
-      for (const event of events) sentIds.add(event.id);
-      await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
+      // Tracked as the subscriber will see them: by `id`, or by the body for an event without one.
+      for (const event of events) sentIds.add(trackingId(event.body));
+      const notSent = await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
+      for (const { event } of notSent) sentIds.delete(trackingId(event.body));
+      refused += notSent.length;
+      return notSent;
     },
     progress,
     async settle(idleMs) {

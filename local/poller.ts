@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { describeError } from '../lambda/errors.ts';
 import type { Logger } from '../lambda/log.ts';
+import { decodeFromEmulator } from './emulator-body.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { queueArnFromUrl, toLambdaRecord } from './sqs-records.ts';
 
@@ -19,6 +20,8 @@ export interface PollerOptions {
   readonly concurrency?: number;
   /** The ARN the handler sees as the invoked function (its account is the channel fallback); none in poll mode. */
   readonly functionArn?: string;
+  /** The local queue only: bodies the emulator could not carry were encoded by `encodeForEmulator`. */
+  readonly decodeEmulatorBodies?: boolean;
 }
 
 export interface Poller {
@@ -51,7 +54,8 @@ export function startPoller(options: PollerOptions): Poller {
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return;
-    const records = messages.map((message) => toLambdaRecord(message, queueArn, region));
+    const decode = options.decodeEmulatorBodies === true ? decodeFromEmulator : (message: (typeof messages)[number]) => message;
+    const records = messages.map((message) => toLambdaRecord(decode(message), queueArn, region));
     const response = await handler(
       { Records: records },
       lambdaContext(options.functionArn ?? '', `poller-${loop}-${Date.now()}`),
