@@ -9,6 +9,7 @@ import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
  */
 export const EMULATOR_ENCODING_ATTRIBUTE = 'x-local-body-encoding';
 // What fauxqs accepts (the XML 1.0 characters of the SQS documentation, minus those beyond U+FFFF).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: tab, LF and CR are named because they are allowed.
 const EMULATOR_REFUSES = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
 
 export interface EmulatorMessage {
