@@ -42,10 +42,18 @@ describe('npm start: usage and settings errors', () => {
 
   const authedUrl = () => `redis://:right-password@127.0.0.1:${redis.port}`;
   const settings: [string, () => Record<string, string>, RegExp][] = [
-    ['REQUIRE_SUBSCRIBER=maybe', () => ({ REDIS_URL: authedUrl(), REQUIRE_SUBSCRIBER: 'maybe' }), /REQUIRE_SUBSCRIBER must be "true" or "false"/],
+    [
+      'REQUIRE_SUBSCRIBER=maybe',
+      () => ({ REDIS_URL: authedUrl(), REQUIRE_SUBSCRIBER: 'maybe' }),
+      /REQUIRE_SUBSCRIBER must be "true" or "false"/,
+    ],
     ['REDIS_URL=garbage', () => ({ REDIS_URL: 'garbage' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     ['REDIS_URL=http://x', () => ({ REDIS_URL: 'http://x' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
-    ['a password in a URL with an invalid port', () => ({ REDIS_URL: 'redis://:topsecret@127.0.0.1:99999' }), /REDIS_URL must be/],
+    [
+      'a password in a URL with an invalid port',
+      () => ({ REDIS_URL: 'redis://:topsecret@127.0.0.1:99999' }),
+      /REDIS_URL must be/,
+    ],
     ['a wrong password', () => ({ REDIS_URL: `redis://:topsecret@127.0.0.1:${redis.port}` }), /password was rejected/],
     ['no password where one is required', () => ({ REDIS_URL: `redis://127.0.0.1:${redis.port}` }), /a password is required/],
   ];
@@ -69,7 +77,8 @@ describe('npm start: usage and settings errors', () => {
 
   it('stops on a closed Redis port with one line naming the address', { timeout: 30_000 }, async () => {
     const port = await freePort();
-    const { code, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: `redis://:topsecret@127.0.0.1:${port}` } }).exited;
+    const { code, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: `redis://:topsecret@127.0.0.1:${port}` } })
+      .exited;
     assert.equal(code, 2);
     assert.equal(stderr, `Redis at redis://127.0.0.1:${port}: connection refused (nothing listens there)\n`);
   });

@@ -56,7 +56,10 @@ describe('npm start: what it takes as input', () => {
   }, async () => {
     const subscriber = track(await subscribe(redis.url, CHANNEL));
     const events = [tagChange('before', 'plain'), tagChange('emoji', 'team 🚀 𝒳 \u{10FFFF}'), tagChange('after', 'plain')];
-    const { exited } = runCli([MAIN], { input: events.map((event) => JSON.stringify(event)).join('\n'), env: { REDIS_URL: redis.url } });
+    const { exited } = runCli([MAIN], {
+      input: events.map((event) => JSON.stringify(event)).join('\n'),
+      env: { REDIS_URL: redis.url },
+    });
     const { code, stdout, stderr } = await exited;
 
     assert.equal(code, 0, stdout + stderr);
@@ -128,7 +131,10 @@ describe('npm start: what it takes as input', () => {
     const run = runCli([MAIN, '--follow'], { env: { REDIS_URL: redis.url } });
     track({ close: () => void run.child.kill('SIGKILL') });
     // Written in uneven pieces, lines split across writes, as a pipe delivers them.
-    const text = Array.from({ length: count }, (_, index) => `${JSON.stringify(stateChange(`seq-${index}`, `i-${index}`))}\n`).join('');
+    const text = Array.from(
+      { length: count },
+      (_, index) => `${JSON.stringify(stateChange(`seq-${index}`, `i-${index}`))}\n`,
+    ).join('');
     for (let start = 0; start < text.length; start += 7919) run.child.stdin.write(text.slice(start, start + 7919));
     await subscriber.waitFor(count, 100_000);
     run.child.kill('SIGINT');
