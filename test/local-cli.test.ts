@@ -25,10 +25,10 @@ function run(args: string[], options: { input?: string; env?: Record<string, str
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk) => {
+  child.stdout?.on('data', (chunk) => {
     stdout += String(chunk);
   });
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
   });
   child.stdin?.end(options.input);
@@ -73,12 +73,12 @@ describe('npm start', () => {
   }, async () => {
     const { child, exited } = run([], { env: { REDIS_URL: '' } });
     const port = await new Promise<string>((resolve) => {
-      child.stdout.on('data', (chunk) => {
+      child.stdout?.on('data', (chunk) => {
         const match = /redis-server on port (\d+)/.exec(String(chunk));
         if (match?.[1] !== undefined) resolve(match[1]);
       });
     });
-    child.stdout.destroy();
+    child.stdout?.destroy();
     await exited;
 
     const probe = connect(Number(port), '127.0.0.1');
