@@ -33,7 +33,7 @@ Options:
   --help                    this text
 
 IAM: sqs:GetQueueAttributes, sqs:ReceiveMessage, sqs:ChangeMessageVisibility on the dead-letter queue; with
---redrive also sqs:StartMessageMoveTask on it and sqs:SendMessage on the source queue.`;
+--redrive also sqs:StartMessageMoveTask and sqs:DeleteMessage on it and sqs:SendMessage on the source queue.`;
 
 export interface DeadLetter {
   readonly messageId: string;
