@@ -34,6 +34,7 @@ Exit: 0 all delivered, 1 something not delivered, 2 a usage or settings error.
 Environment: REDIS_URL (default: a throwaway redis-server on a free port), TOPIC_PREFIX, REQUIRE_SUBSCRIBER,
 REDIS_AUTH_SECRET_ARN; in poll mode the standard AWS credential chain.`;
 
+const QUEUE_BACKLOG_LIMIT = 500;
 const SAMPLES = new URL('../events/sample-events.jsonl', import.meta.url).pathname;
 
 function parseCommandLine(argv: readonly string[]) {
@@ -178,7 +179,12 @@ async function localPipeline(run: LocalRun): Promise<number> {
 
   try {
     let refused = 0;
-    const sender = createOrderedSender(pipeline.send, ({ event, reason }) => {
+    // At most this many events wait in the local queue: a large input is read as fast as it is delivered.
+    const sendWhenRoom = async (events: Parameters<typeof pipeline.send>[0]) => {
+      await pipeline.waitForRoom(QUEUE_BACKLOG_LIMIT);
+      return pipeline.send(events);
+    };
+    const sender = createOrderedSender(sendWhenRoom, ({ event, reason }) => {
       refused += 1;
       console.log(`not sent ${event.id}: ${reason}`);
     });

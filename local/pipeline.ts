@@ -40,6 +40,8 @@ export interface Pipeline {
   /** Sends in order; returns what the queue refused. */
   send(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   progress(): Promise<Progress>;
+  /** Waits until at most `limit` sent events are neither delivered nor dead-lettered: the queue's backlog stays bounded. */
+  waitForRoom(limit: number): Promise<void>;
   /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
   settle(idleMs: number): Promise<Progress>;
   close(): Promise<void>;
@@ -52,6 +54,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const deliveries = new Map<string, number>();
   const sentIds = new Set<string>();
   let refused = 0;
+  // Sent events delivered at least once: the backlog without scanning every id.
+  let deliveredSent = 0;
 
   let queue: LocalQueue | undefined;
   let subscriber: InventorySubscriber | undefined;
@@ -70,6 +74,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       const id = trackingId(message.body, message.event);
       const seen = deliveries.get(id) ?? 0;
       if (seen === 0) firstDeliveries.push(id);
+      if (seen === 0 && sentIds.has(id)) deliveredSent += 1;
       deliveries.set(id, seen + 1);
       options.onMessage?.(message);
     });
@@ -111,11 +116,23 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       // Tracked as the subscriber will see them: by `id`, or by the body for an event without one.
       for (const event of events) sentIds.add(trackingId(event.body));
       const notSent = await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
-      for (const { event } of notSent) sentIds.delete(trackingId(event.body));
+      for (const { event } of notSent) {
+        const id = trackingId(event.body);
+        if (deliveries.has(id)) deliveredSent -= 1;
+        sentIds.delete(id);
+      }
       refused += notSent.length;
       return notSent;
     },
     progress,
+    async waitForRoom(limit) {
+      while (sentIds.size - deliveredSent > limit) {
+        // Dead-lettered events leave the backlog too (read only when the cheap count says it is full).
+        const deadLettered = (await localQueue.deadLetterBodies()).length;
+        if (sentIds.size - deliveredSent - deadLettered <= limit) return;
+        await sleep(20);
+      }
+    },
     async settle(idleMs) {
       let last = await progress();
       let lastChange = Date.now();

@@ -146,4 +146,23 @@ describe('npm start: what it takes as input', () => {
     assert.equal(inversions, 0);
     assert.equal(new Set(order).size, count);
   });
+
+  it('streams a large input: an event is delivered while the rest of stdin has not been written yet', {
+    timeout: 60_000,
+  }, async () => {
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const run = runCli([MAIN], { env: { REDIS_URL: redis.url } });
+    track({ close: () => void run.child.kill('SIGKILL') });
+    run.child.stdin.write(`${JSON.stringify(stateChange('streamed-1', 'i-1'))}\n`);
+    await subscriber.waitFor(1, 20_000);
+    run.child.stdin.end(`${JSON.stringify(stateChange('streamed-2', 'i-2'))}\n`);
+    const { code, stdout } = await run.exited;
+
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+    assert.deepEqual(
+      subscriber.received.map((item) => JSON.parse(item.message).id),
+      ['streamed-1', 'streamed-2'],
+    );
+  });
 });
