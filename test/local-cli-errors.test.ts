@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { oneLine } from '../local/cli.ts';
 import { freePort } from '../local/free-port.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { hasStackTrace, runCli } from './helpers/cli.ts';
@@ -81,5 +82,10 @@ describe('npm start: usage and settings errors', () => {
       .exited;
     assert.equal(code, 2);
     assert.equal(stderr, `Redis at redis://127.0.0.1:${port}: connection refused (nothing listens there)\n`);
+  });
+
+  it('never prints the credentials of a URL an unexpected error quotes, nor its stack', () => {
+    const error = new TypeError('cannot reach rediss://sync:s3cr3t@cache.internal:6379\n    at connect (file:///x.js:1:2)');
+    assert.equal(oneLine(error), 'TypeError: cannot reach rediss://***@cache.internal:6379');
   });
 });

@@ -84,25 +84,37 @@ describe('npm start: what it takes as input', () => {
     );
   });
 
-  it('reads CRLF line ends and a last line without a newline, numbering skipped lines over the whole input', {
-    timeout: 60_000,
-  }, async () => {
-    const subscriber = track(await subscribe(redis.url, CHANNEL));
-    const events = Array.from({ length: 25 }, (_, index) => stateChange(`crlf-${index}`, `i-${index}`));
-    const lines = events.map((event) => JSON.stringify(event));
-    lines.splice(20, 0, 'not json');
-    const file = tempFile('events.jsonl', lines.join('\r\n'));
-    const { exited } = runCli([MAIN, '--events', file], { env: { REDIS_URL: redis.url } });
-    const { code, stdout } = await exited;
+  for (const follow of [false, true]) {
+    it(`reads CRLF line ends and a last line without a newline, numbering skipped lines over the whole input${follow ? ' (--follow)' : ''}`, {
+      timeout: 60_000,
+    }, async () => {
+      const subscriber = track(await subscribe(redis.url, CHANNEL));
+      const events = Array.from({ length: 25 }, (_, index) => stateChange(`crlf-${index}`, `i-${index}`));
+      const lines = events.map((event) => JSON.stringify(event));
+      lines.splice(20, 0, 'not json');
+      const text = lines.join('\r\n');
+      const run = follow
+        ? runCli([MAIN, '--follow'], { env: { REDIS_URL: redis.url } })
+        : runCli([MAIN, '--events', tempFile('events.jsonl', text)], { env: { REDIS_URL: redis.url } });
+      track({ close: () => void run.child.kill('SIGKILL') });
+      if (follow) {
+        // In pieces that split lines (and a CRLF) across writes, as a pipe delivers them.
+        for (let start = 0; start < text.length; start += 1000) run.child.stdin.write(text.slice(start, start + 1000));
+        run.child.stdin.end();
+        await subscriber.waitFor(events.length, 30_000);
+        run.child.kill('SIGINT');
+      }
+      const { stdout } = await run.exited;
 
-    assert.equal(code, 0, stdout);
-    assert.match(stdout, /skipped line 21: not JSON/);
-    assert.match(stdout, /delivered 25\/25 events, 0 dead-lettered\n$/);
-    assert.deepEqual(
-      subscriber.received.map((item) => JSON.parse(item.message).id),
-      events.map((event) => event.id),
-    );
-  });
+      assert.match(stdout, /skipped line 21: not JSON/);
+      assert.doesNotMatch(stdout, /skipped line (?!21:)/);
+      if (!follow) assert.match(stdout, /delivered 25\/25 events, 0 dead-lettered\n$/);
+      assert.deepEqual(
+        subscriber.received.map((item) => JSON.parse(item.message).id),
+        events.map((event) => event.id),
+      );
+    });
+  }
 
   for (const [name, args, input] of [
     ['an empty stdin', [], ''],
