@@ -23,7 +23,7 @@ Options:
   --follow                  do not exit when the input is done
   --queue-url URL           poll mode (repeatable; each queue's region from its URL); see node dist/poller.mjs --help
   --endpoint-url URL        poll mode: an SQS emulator's endpoint
-  --region R                poll mode: region of a queue URL that names none (default AWS_REGION)
+  --region R                the local queue's region; poll mode: of a queue URL that names none (default AWS_REGION)
   --max-receive-count N     receives before dead-lettering, local queue (default ${DEFAULT_MAX_RECEIVE_COUNT}, as deployed)
   --visibility-timeout S    local queue visibility timeout in seconds (default 5; deployed: 6x the function timeout)
   --verbose                 print every function log line (default: warnings and errors)
@@ -82,7 +82,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const maxReceiveCount = wholeNumber('max-receive-count', values['max-receive-count'], DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   const visibilityTimeoutSeconds = wholeNumber('visibility-timeout', values['visibility-timeout'], 5, 1, 43_200);
   const input = values.follow ? stdinInput() : chooseInput(values.events);
-  return localPipeline({ input, follow: values.follow, verbose: values.verbose, maxReceiveCount, visibilityTimeoutSeconds });
+  const region = values.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  return localPipeline({
+    input,
+    region,
+    follow: values.follow,
+    verbose: values.verbose,
+    maxReceiveCount,
+    visibilityTimeoutSeconds,
+  });
 }
 
 interface Input {
@@ -126,6 +134,8 @@ function chooseInput(file: string | undefined): Input {
 
 interface LocalRun {
   readonly input: Input;
+  /** The local queue's region (its name and URL carry it, as deployed). */
+  readonly region: string;
   readonly follow: boolean;
   readonly verbose: boolean;
   readonly maxReceiveCount: number;
@@ -155,7 +165,7 @@ async function localPipeline(run: LocalRun): Promise<number> {
   let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   try {
     pipeline = await startPipeline({
-      region: process.env.AWS_REGION ?? 'us-east-1',
+      region: run.region,
       redisUrl,
       maxReceiveCount,
       visibilityTimeoutSeconds,
