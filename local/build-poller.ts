@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { build } from 'esbuild';
 import { FUNCTION_BUNDLING } from '../infra/bundling.ts';
@@ -27,6 +27,8 @@ export async function buildPoller(outfile = POLLER_OUTFILE): Promise<void> {
     legalComments: 'linked',
     logLevel: 'warning',
   });
+  // Runnable as ./poller.mjs too (the banner starts with a #! line).
+  chmodSync(outfile, 0o755);
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
