@@ -1,25 +1,26 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { METRIC_NAMES } from '../lambda/report.ts';
-import { FUNCTION_BUNDLING, FUNCTION_ENTRY } from './bundling.ts';
+import { notifyByEmail } from './alarm-topic.ts';
+import { RulesArchive } from './archive.ts';
+import { FUNCTION_ENTRY, nodejsBundling } from './bundling.ts';
+import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import type { StackSettings } from './config.ts';
-import { deadLetterQueueName, queueName, RULES } from './rules.ts';
+import { grantRedisSecret, grantVpcNetworkInterfaces } from './function-access.ts';
+import { Reconcile } from './reconcile.ts';
+import { allowRulesByNamePrefix, fifoQueueTarget } from './rule-targets.ts';
+import { deadLetterQueueName, queueName, type RuleDefinition as RuleLike, selectRules } from './rules.ts';
 
 const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
 
@@ -27,9 +28,11 @@ export interface SyncStackProps extends StackProps {
   readonly settings: StackSettings;
   /** The region this stack deploys to. */
   readonly region: string;
+  /** The rules on the default bus; rules.ts's table unless per-account groups expand it. */
+  readonly rules?: readonly RuleLike[];
 }
 
-/** The seed's setup for one region: FIFO queue, the two rules, the sync function (or none, for the poller), alarms. */
+/** The seed's setup for one region: FIFO queue, the rules (the seed's two, and API calls), the sync function (or none, for the poller), alarms. */
 export class SyncStack extends Stack {
   constructor(scope: Construct, id: string, props: SyncStackProps) {
     super(scope, id, { ...props, env: { ...props.env, region: props.region } });
@@ -66,18 +69,23 @@ export class SyncStack extends Stack {
       reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
     });
 
-    for (const rule of RULES) {
+    const rules = props.rules ?? selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: settings.resourceTypes });
+    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the app.
+    const grantByPrefix = settings.accounts.length > 0;
+    if (grantByPrefix) {
+      allowRulesByNamePrefix(queue, 'management-events-');
+      allowRulesByNamePrefix(targetDeadLetterQueue, 'management-events-');
+    }
+    const delivery = { deadLetterQueue: targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+    for (const rule of rules) {
       new events.Rule(this, `Rule-${rule.name}`, {
         ruleName: rule.name,
         description: rule.description,
-        eventPattern: { source: [...rule.eventPattern.source], detailType: [...rule.eventPattern['detail-type']] },
+        eventPattern: toCdkEventPattern(rule.eventPattern),
         targets: [
-          new targets.SqsQueue(queue, {
-            messageGroupId: rule.messageGroupId,
-            deadLetterQueue: targetDeadLetterQueue,
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
-          }),
+          grantByPrefix
+            ? fifoQueueTarget(queue, rule.messageGroupId, delivery)
+            : new targets.SqsQueue(queue, { messageGroupId: rule.messageGroupId, ...delivery }),
         ],
       });
     }
@@ -132,13 +140,22 @@ export class SyncStack extends Stack {
       this.addPollerPolicy(settings, queue);
     }
 
-    if (settings.alarmEmail !== undefined) {
-      const topic = this.alarmTopic(settings.alarmEmail);
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(new cwActions.SnsAction(topic));
-        alarm.addOkAction(new cwActions.SnsAction(topic));
-      }
+    // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.
+    if (settings.reconcileSchedule !== undefined) {
+      const reconcile = new Reconcile(this, 'Reconcile', {
+        region,
+        queue,
+        rules,
+        schedule: settings.reconcileSchedule,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      alarms.push(reconcile.errorsAlarm);
     }
+    if (settings.archiveRetentionDays !== undefined) {
+      new RulesArchive(this, 'Archive', { region, rules, retentionDays: settings.archiveRetentionDays });
+    }
+
+    if (settings.alarmEmail !== undefined) notifyByEmail(this, settings.alarmEmail, alarms);
   }
 
   /** What the poller's role or user needs, exactly: attach it where the poller runs (an instance role, a user). */
@@ -203,11 +220,7 @@ export class SyncStack extends Stack {
               }),
             ];
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups };
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'AWSLambdaVPCAccessExecutionRole: the ENI permissions Lambda needs to run in the given VPC (AWS-maintained).',
-      });
+      grantVpcNetworkInterfaces(role);
       if (placement.createVpcEndpoints) {
         const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
           vpc,
@@ -241,6 +254,8 @@ export class SyncStack extends Stack {
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (settings.redisAuthSecretArn !== undefined) environment.REDIS_AUTH_SECRET_ARN = settings.redisAuthSecretArn;
+    if (settings.streamRetentionHours !== undefined) environment.STREAM_RETENTION_HOURS = String(settings.streamRetentionHours);
+    if (settings.redisCluster !== 'auto') environment.REDIS_CLUSTER = settings.redisCluster;
 
     const fn = new nodejs.NodejsFunction(this, 'SyncFunction', {
       functionName: `management-events-sync-${region}`,
@@ -258,20 +273,11 @@ export class SyncStack extends Stack {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment,
       ...vpcProps,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: FUNCTION_BUNDLING.target,
-        minify: FUNCTION_BUNDLING.minify,
-        sourceMap: FUNCTION_BUNDLING.sourceMap,
-        externalModules: [...FUNCTION_BUNDLING.externalModules],
-        banner: FUNCTION_BUNDLING.banner,
-        mainFields: [...FUNCTION_BUNDLING.mainFields],
-        forceDockerBundling: false,
-      },
+      bundling: nodejsBundling(),
     });
 
     if (settings.redisAuthSecretArn !== undefined) {
-      secretsmanager.Secret.fromSecretCompleteArn(this, 'RedisSecret', settings.redisAuthSecretArn).grantRead(fn);
+      grantRedisSecret(this, fn, settings.redisAuthSecretArn, settings.redisSecretKmsKeyArn);
     }
     fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
 
@@ -324,30 +330,6 @@ export class SyncStack extends Stack {
       description: 'Follow what the function does',
     });
     return [failedRecords, zeroReceivers, errors];
-  }
-
-  private alarmTopic(email: string): sns.Topic {
-    // A customer-managed key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
-    const key = new kms.Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the management-events alarm topic',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'management-events sync alarms',
-      masterKey: key,
-      enforceSSL: true,
-    });
-    topic.addSubscription(new subscriptions.EmailSubscription(email));
-    return topic;
   }
 }
 

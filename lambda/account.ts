@@ -1,14 +1,8 @@
 import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS, awsCallOptions } from './aws-clients.ts';
 import { AccountUnavailableError } from './errors.ts';
 
-/** Twelve ASCII digits. A loop, not a regular expression: it runs for every record before the publish. */
 export function isAccountId(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length !== 12) return false;
-  for (let i = 0; i < 12; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 48 || code > 57) return false;
-  }
-  return true;
+  return typeof value === 'string' && /^\d{12}$/.test(value);
 }
 
 /** `arn:aws:lambda:us-east-1:123456789012:function:name` -> `123456789012`. */
@@ -17,11 +11,22 @@ export function accountFromArn(arn: string | undefined): string | undefined {
   return isAccountId(account) ? account : undefined;
 }
 
-export async function accountFromSts(): Promise<string> {
+/** Where and how long the STS call may take: the region of the queue the records came from, and the time left. */
+export interface StsCall {
+  readonly region: string | undefined;
+  readonly budgetMs: number;
+}
+
+export async function accountFromSts({ region, budgetMs }: StsCall): Promise<string> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({ requestHandler: AWS_REQUEST_TIMEOUTS, maxAttempts: AWS_MAX_ATTEMPTS });
+  const sts = new STSClient({
+    // In poll mode AWS_REGION may be unset; the records' queue names a region that has an STS endpoint.
+    ...(region === undefined ? {} : { region }),
+    requestHandler: AWS_REQUEST_TIMEOUTS,
+    maxAttempts: AWS_MAX_ATTEMPTS,
+  });
   try {
-    const { Account } = await sts.send(new GetCallerIdentityCommand({}), awsCallOptions());
+    const { Account } = await sts.send(new GetCallerIdentityCommand({}), awsCallOptions(budgetMs));
     if (!isAccountId(Account)) throw new AccountUnavailableError('STS GetCallerIdentity returned no account');
     return Account;
   } finally {
@@ -33,19 +38,17 @@ export async function accountFromSts(): Promise<string> {
  * The account used when an event carries none: the function's own, from its ARN, else STS. The STS answer is
  * kept for the container's life; a failed call is not kept, so the next invocation asks again.
  */
-export function createFallbackAccount(lookup: () => Promise<string> = accountFromSts) {
+export function createFallbackAccount(lookup: (call: StsCall) => Promise<string> = accountFromSts) {
   let fromSts: Promise<string> | undefined;
-  return (functionArn: string | undefined): Promise<string> => {
+  return (functionArn: string | undefined, call: StsCall): Promise<string> => {
     const fromArn = accountFromArn(functionArn);
     if (fromArn !== undefined) return Promise.resolve(fromArn);
-    if (fromSts === undefined) {
-      fromSts = lookup().catch((error: unknown) => {
-        fromSts = undefined;
-        throw new AccountUnavailableError(
-          `the event has no account and STS GetCallerIdentity failed: ${String((error as Error)?.message ?? error)}`,
-        );
-      });
-    }
+    fromSts ??= lookup(call).catch((error: unknown) => {
+      fromSts = undefined;
+      throw new AccountUnavailableError(
+        `the event has no account and STS GetCallerIdentity failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
     return fromSts;
   };
 }

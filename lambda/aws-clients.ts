@@ -6,8 +6,15 @@
  */
 export const AWS_REQUEST_TIMEOUTS = { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true } as const;
 export const AWS_MAX_ATTEMPTS = 2;
-const AWS_CALL_BUDGET_MS = 5000;
+/** The most one AWS call may take, retries included; less when the invocation has less time left. */
+export const AWS_CALL_BUDGET_MS = 5000;
 
-export function awsCallOptions(): { abortSignal: AbortSignal } {
-  return { abortSignal: AbortSignal.timeout(AWS_CALL_BUDGET_MS) };
+export function awsCallOptions(budgetMs = AWS_CALL_BUDGET_MS): { abortSignal: AbortSignal } {
+  return { abortSignal: AbortSignal.timeout(Math.max(1, Math.min(AWS_CALL_BUDGET_MS, budgetMs))) };
+}
+
+/** `arn:aws:secretsmanager:us-east-1:123456789012:secret:name` -> `us-east-1`. */
+export function regionOfArn(arn: string): string | undefined {
+  const region = arn.split(':')[3];
+  return region === undefined || region === '' ? undefined : region;
 }

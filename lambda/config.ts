@@ -8,6 +8,16 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 /** Above this the function no longer fails fast: a stalled Redis would hold a batch close to the function timeout. */
 export const MAX_TIMEOUT_MS = 2000;
 const MIN_TIMEOUT_MS = 50;
+/**
+ * Time kept back from the Lambda timeout: what logging the batch and returning the partial batch response take, with
+ * room to spare. Everything an invocation waits for (secret, connect, script, STS) ends before it.
+ */
+export const RESPONSE_MARGIN_MS = 1000;
+/**
+ * The shortest function timeout that leaves a cold invocation time to connect and publish at the longest connect and
+ * command timeouts, besides the margin: synth refuses less.
+ */
+export const MIN_FUNCTION_TIMEOUT_SECONDS = Math.ceil((RESPONSE_MARGIN_MS + 2 * MAX_TIMEOUT_MS) / 1000);
 
 export interface SyncConfig {
   /** `redis://` or `rediss://`; may carry `user:password@` (poll mode, or local), never in a template. */
@@ -21,7 +31,18 @@ export interface SyncConfig {
   readonly metricsNamespace: string;
   /** Dimension value of those metrics: the Lambda function name, or `poller`. */
   readonly functionName: string;
+  /** `auto`: a cluster-aware client when INFO says `cluster_enabled:1`. */
+  readonly cluster: ClusterMode;
+  /** Hours each account's stream keeps what was published; undefined: no stream (pub/sub only). */
+  readonly streamRetentionHours: number | undefined;
 }
+
+export type ClusterMode = 'auto' | 'on' | 'off';
+
+/** In cluster mode PUBLISH counts only the subscribers of the node that ran it: a zero proves nothing. */
+export const CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM =
+  'REQUIRE_SUBSCRIBER cannot be used with a Redis cluster: PUBLISH counts only the subscribers of one node, so delivered events would fail as unheard';
+export const MAX_STREAM_RETENTION_HOURS = 24 * 365;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -65,6 +86,26 @@ export function loadConfig(env: Environment): SyncConfig {
     problems,
   );
 
+  const clusterText = emptyToUndefined(env.REDIS_CLUSTER)?.toLowerCase() ?? 'auto';
+  const cluster: ClusterMode = clusterText === 'true' ? 'on' : clusterText === 'false' ? 'off' : 'auto';
+  if (!['auto', 'true', 'false'].includes(clusterText)) {
+    problems.push(`REDIS_CLUSTER must be "auto", "true" or "false", got "${env.REDIS_CLUSTER}"`);
+  }
+  if (cluster === 'on' && requireSubscriber) problems.push(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM);
+
+  let streamRetentionHours: number | undefined;
+  const retention = emptyToUndefined(env.STREAM_RETENTION_HOURS);
+  if (retention !== undefined) {
+    const hours = Number(retention);
+    if (!Number.isInteger(hours) || hours < 1 || hours > MAX_STREAM_RETENTION_HOURS) {
+      problems.push(
+        `STREAM_RETENTION_HOURS must be a whole number of hours from 1 to ${MAX_STREAM_RETENTION_HOURS}, got "${retention}"`,
+      );
+    } else {
+      streamRetentionHours = hours;
+    }
+  }
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -77,6 +118,8 @@ export function loadConfig(env: Environment): SyncConfig {
     commandTimeoutMs,
     metricsNamespace: emptyToUndefined(env.METRICS_NAMESPACE) ?? DEFAULT_METRICS_NAMESPACE,
     functionName: emptyToUndefined(env.AWS_LAMBDA_FUNCTION_NAME) ?? 'poller',
+    cluster,
+    streamRetentionHours,
   };
 }
 

@@ -1,7 +1,7 @@
 import { createFallbackAccount } from './account.ts';
 import { type Environment, loadConfig, type SyncConfig } from './config.ts';
 import type { Logger } from './log.ts';
-import { createRedisPublisher, type RedisCredentials, type RedisPublisher } from './redis.ts';
+import { createRedisPublisher, type RedisPublisher } from './redis.ts';
 import { readRedisSecret } from './secret.ts';
 
 export interface ContainerOptions {
@@ -20,8 +20,6 @@ export function createContainer(options: ContainerOptions) {
   const { env, logger } = options;
   let config: { value: SyncConfig } | { error: unknown } | undefined;
   let publisher: Promise<RedisPublisher> | undefined;
-  // The client once created, so that a batch does not wait a turn of the event loop for it.
-  let created: RedisPublisher | undefined;
   let secretRereadAt = Number.NEGATIVE_INFINITY;
 
   const getConfig = (): SyncConfig => {
@@ -36,63 +34,60 @@ export function createContainer(options: ContainerOptions) {
     return config.value;
   };
 
-  const connect = async (settings: SyncConfig): Promise<RedisPublisher> => {
-    let credentials: RedisCredentials | undefined;
-    if (settings.redisAuthSecretArn !== undefined) {
-      credentials = await readRedisSecret(settings.redisAuthSecretArn);
-    }
+  const connect = async (settings: SyncConfig, deadline: number): Promise<RedisPublisher> => {
+    const credentials =
+      settings.redisAuthSecretArn === undefined
+        ? undefined
+        : await readRedisSecret(settings.redisAuthSecretArn, deadline - Date.now());
     return createRedisPublisher(
       {
         url: settings.redisUrl,
         connectTimeoutMs: settings.connectTimeoutMs,
         commandTimeoutMs: settings.commandTimeoutMs,
+        cluster: settings.cluster,
         credentials,
       },
       logger,
     );
   };
 
-  const getPublisher = async (): Promise<RedisPublisher> => {
+  /** The client, created at most once at a time; replaced once after Redis rejects its credentials (rotation). */
+  const getPublisher = async (deadline: number): Promise<RedisPublisher> => {
     const settings = getConfig();
-    if (publisher !== undefined) {
-      const current = await publisher.catch(() => undefined);
+    for (;;) {
+      const pending = publisher;
+      if (pending === undefined) {
+        const next = connect(settings, deadline);
+        publisher = next;
+        // A failed secret read is not kept: the next invocation tries again.
+        next.catch(() => {
+          if (publisher === next) publisher = undefined;
+        });
+        return next;
+      }
+      const current = await pending.catch(() => undefined);
+      // Another invocation replaced the client while this one waited: use the new one, never a closed one.
+      if (publisher !== pending) continue;
+      if (current === undefined) return pending;
       const rotate =
-        current?.authFailed === true &&
+        current.authFailed &&
         settings.redisAuthSecretArn !== undefined &&
         Date.now() - secretRereadAt >= SECRET_REREAD_INTERVAL_MS;
-      if (current !== undefined && !rotate) return current;
-      if (current !== undefined) {
-        secretRereadAt = Date.now();
-        logger.warn('redis rejected the credentials: reading the Redis secret again', {});
-        await current.close();
-      }
+      if (!rotate) return current;
+      secretRereadAt = Date.now();
+      logger.warn('redis rejected the credentials: reading the Redis secret again', {});
       publisher = undefined;
-      created = undefined;
+      await current.close();
     }
-    const next = connect(settings);
-    publisher = next;
-    next.then(
-      (client) => {
-        if (publisher === next) created = client;
-      },
-      // A failed secret read is not kept: the next invocation tries again.
-      () => {
-        if (publisher === next) publisher = undefined;
-      },
-    );
-    return next;
   };
 
   return {
     config: getConfig,
     publisher: getPublisher,
-    /** The client when it exists and Redis has not rejected its credentials; else `publisher()` decides. */
-    createdPublisher: (): RedisPublisher | undefined => (created?.authFailed === false ? created : undefined),
     fallbackAccount: createFallbackAccount(),
     async close() {
       const current = await publisher?.catch(() => undefined);
       publisher = undefined;
-      created = undefined;
       await current?.close();
     },
   };

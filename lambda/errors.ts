@@ -3,7 +3,7 @@ export class InvalidBodyError extends Error {
   override name = 'InvalidBodyError';
 }
 
-/** An earlier record of the same message group failed in this batch, so this one was not published (FIFO order). */
+/** An earlier record of the same message group failed in this batch, so this one was not sent (FIFO order). */
 export class PrecedingRecordFailedError extends Error {
   override name = 'PrecedingRecordFailedError';
   readonly failedMessageId: string;
@@ -18,9 +18,17 @@ export class NoSubscriberError extends Error {
   override name = 'NoSubscriberError';
 }
 
-/** Redis refused the command (ACL, auth, script error) or could not be reached in time. */
+/** The record was not published: Redis refused the command or was not reachable before it was sent. */
 export class RedisPublishError extends Error {
   override name = 'RedisPublishError';
+}
+
+/**
+ * The script call was written to Redis but no answer came in time (or the connection dropped while waiting): Redis
+ * may have published the record. SQS delivers it again, so a subscriber may see it twice.
+ */
+export class OutcomeUnknownError extends Error {
+  override name = 'OutcomeUnknownError';
 }
 
 /** The function's environment is invalid; every record fails until it is fixed. */
@@ -33,10 +41,7 @@ export class AccountUnavailableError extends Error {
   override name = 'AccountUnavailableError';
 }
 
-/**
- * What may be logged of an error: its name and message. Never the error itself: an ioredis error carries the
- * command's arguments, and for AUTH those are the password.
- */
+/** What may be said of an error in a message: its name and message, never its other fields (see log.ts). */
 export function describeError(error: unknown): { name: string; message: string } {
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'NonError', message: String(error) };

@@ -1,12 +1,13 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DEFAULT_METRICS_NAMESPACE } from './config.ts';
+import { DEFAULT_METRICS_NAMESPACE, RESPONSE_MARGIN_MS } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
-import { type RecordOutcome, sendBatch } from './publish-batch.ts';
+import { publishBatch, type RecordOutcome } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
-import { type BatchDescription, describeBatch, reportBatch } from './report.ts';
+import { streamKey } from './redis.ts';
+import { reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
@@ -18,31 +19,37 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
 
   const processBatch = async (event: SQSEvent, context: Context): Promise<SettledRecord[]> => {
     const startedAt = Date.now();
+    const deadline = startedAt + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
     const records = event.Records ?? [];
     let outcomes: readonly RecordOutcome[];
-    let description: BatchDescription | undefined;
     let metrics = { metricsNamespace: DEFAULT_METRICS_NAMESPACE, functionName: context.functionName ?? 'unknown' };
     try {
       const config = container.config();
       metrics = config;
-      // Awaited only when there is something to wait for: each await is a turn between batch and Redis.
-      const publisher = container.createdPublisher() ?? (await container.publisher());
-      const batch = sendBatch(records, publisher, {
+      const retentionMs = (config.streamRetentionHours ?? 0) * 3_600_000;
+      outcomes = await publishBatch(records, await container.publisher(deadline), {
         topicPrefix: config.topicPrefix,
         requireSubscriber: config.requireSubscriber,
-        fallbackAccount: () => container.fallbackAccount(context.invokedFunctionArn),
+        deadline,
+        ...(retentionMs === 0 ? {} : { streamOf: streamKey, streamMinId: String(startedAt - retentionMs) }),
+        fallbackAccount: () =>
+          container.fallbackAccount(context.invokedFunctionArn, {
+            region: records[0]?.awsRegion,
+            budgetMs: deadline - Date.now(),
+          }),
+        onInvalidAccount: (item, value) =>
+          logger.warn('the event names an account that is not a 12-digit string: using the fallback account', {
+            messageId: item.record.messageId,
+            group: item.group,
+            eventAccount: JSON.stringify(value).slice(0, 40),
+          }),
       });
-      if (batch.addressed !== undefined) await batch.addressed;
-      // Serialized while Redis answers: the batch's log lines cost next to nothing once the outcome is known.
-      description = describeBatch(batch.outcomes);
-      await batch.settled;
-      outcomes = batch.outcomes;
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
       const reason = error instanceof Error ? error : new Error(String(error));
       outcomes = records.map((record) => ({ record, group: messageGroupOf(record), error: reason }));
     }
-    reportBatch(outcomes, description ?? describeBatch(outcomes), startedAt, metrics, logger);
+    reportBatch(outcomes, startedAt, metrics, logger);
     return outcomes.map(
       (outcome): SettledRecord =>
         outcome.error === undefined
@@ -51,7 +58,7 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     );
   };
 
-  // No early-timeout timer: Redis time is bounded by the client's own timeouts, far inside the function timeout.
+  // No early-timeout timer: every wait above ends before the deadline, so the function answers for itself.
   const wrapped = middy<SQSEvent, SettledRecord[]>(processBatch, { timeoutEarlyInMillis: 0 }).use(
     // Failed records are already logged, one line each, without the raw error (which may carry a password).
     sqsPartialBatchFailure({ logger: () => undefined }),

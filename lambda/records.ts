@@ -31,9 +31,11 @@ export function messageGroupOf(record: SQSRecord): string {
   return record.attributes?.MessageGroupId ?? `(no group: ${record.messageId})`;
 }
 
-export function eventAccount(event: EventObject | undefined): string | undefined {
-  const account = event?.account;
-  return isAccountId(account) ? account : undefined;
+/** The event's own account when it is a 12-digit string; `invalid` when the field is there but is not one. */
+export function eventAccount(event: EventObject): { account?: string; invalid?: unknown } {
+  const account = event.account;
+  if (isAccountId(account)) return { account };
+  return account === undefined ? {} : { invalid: account };
 }
 
 /** Milliseconds since the event happened (its `time`), else since SQS received it. */

@@ -1,12 +1,13 @@
 import type { SyncConfig } from './config.ts';
-import { describeError, PrecedingRecordFailedError } from './errors.ts';
-import { type Logger, members } from './log.ts';
+import { OutcomeUnknownError, PrecedingRecordFailedError } from './errors.ts';
+import type { Logger } from './log.ts';
 import type { RecordOutcome } from './publish-batch.ts';
 import { eventAgeMs } from './records.ts';
 
 export const METRIC_NAMES = {
   published: 'RecordsPublished',
   failed: 'RecordsFailed',
+  outcomeUnknown: 'RecordsOutcomeUnknown',
   zeroReceivers: 'ZeroReceiverPublishes',
   oldestEventAgeMs: 'OldestEventAge',
 } as const;
@@ -14,144 +15,103 @@ export const METRIC_NAMES = {
 export interface BatchSummary {
   readonly records: number;
   readonly published: number;
+  /** Every record SQS will deliver again, those of unknown outcome included. */
   readonly failed: number;
+  /** Failed records that Redis may have published all the same (the call went out, no answer came in time). */
+  readonly outcomeUnknown: number;
   readonly zeroReceivers: number;
   readonly groups: number;
   readonly durationMs: number;
   readonly oldestEventAgeMs: number | undefined;
 }
 
-/**
- * What is logged of a batch before its outcome is known: each record's fields, already serialized, and the summary's
- * fields that do not depend on the outcome.
- */
-export interface BatchDescription {
-  /** One per record, in order: the members of its log line up to its outcome. */
-  readonly records: readonly string[];
-  readonly groups: number;
-  readonly oldestEventAgeMs: number | undefined;
-}
-
-type Described = Pick<RecordOutcome, 'record' | 'group' | 'event' | 'account' | 'channel'>;
-
-/** The handler describes the batch while Redis answers, so that little is left to do once the outcome is known. */
-export function describeBatch(items: readonly Described[], now = Date.now()): BatchDescription {
-  const records: string[] = [];
-  const groups = new Set<string>();
-  let oldestEventAgeMs: number | undefined;
-  for (const { record, group, event, account, channel } of items) {
-    records.push(
-      members({
-        messageId: record.messageId,
-        group,
-        sequenceNumber: record.attributes?.SequenceNumber,
-        receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? Number.NaN) || undefined,
-        source: event?.source,
-        detailType: event?.['detail-type'],
-        resources: event?.resources,
-        account,
-        channel,
-      }),
-    );
-    groups.add(group);
-    const age = eventAgeMs(record, event, now);
-    if (age !== undefined && (oldestEventAgeMs === undefined || age > oldestEventAgeMs)) oldestEventAgeMs = age;
-  }
-  return { records, groups: groups.size, oldestEventAgeMs };
-}
+type Metrics = Pick<SyncConfig, 'metricsNamespace' | 'functionName'>;
 
 /** One line per record outcome, then the invocation's summary, which carries the metrics (embedded metric format). */
 export function reportBatch(
   outcomes: readonly RecordOutcome[],
-  description: BatchDescription,
   startedAt: number,
-  metrics: Pick<SyncConfig, 'metricsNamespace' | 'functionName'>,
+  metrics: Metrics,
   logger: Logger,
 ): BatchSummary {
+  const now = Date.now();
   let published = 0;
+  let outcomeUnknown = 0;
   let zeroReceivers = 0;
-  for (const [index, outcome] of outcomes.entries()) {
-    if (outcome.receivers === 0) zeroReceivers += 1;
-    const receivers = outcome.receivers === undefined ? '' : `,"receivers":${outcome.receivers}`;
-    const head = description.records[index] ?? '';
-    if (outcome.error === undefined) {
+  let oldestEventAgeMs: number | undefined;
+  for (const item of outcomes) {
+    const { record, error } = item;
+    const age = eventAgeMs(record, item.event, now);
+    if (age !== undefined) oldestEventAgeMs = Math.max(oldestEventAgeMs ?? 0, age);
+    const fields = {
+      messageId: record.messageId,
+      group: item.group,
+      sequenceNumber: record.attributes?.SequenceNumber,
+      receiveCount: Number(record.attributes?.ApproximateReceiveCount) || undefined,
+      source: item.event?.source,
+      detailType: item.event?.['detail-type'],
+      resources: item.event?.resources,
+      account: item.account,
+      accountFrom: item.accountFrom,
+      channel: item.channel,
+      // null in a cluster: PUBLISH counts only one node's subscribers there, so the count says nothing.
+      receivers: item.receivers ?? undefined,
+    };
+    if (item.receivers === 0) zeroReceivers += 1;
+    if (error === undefined) {
       published += 1;
-      const fields = `${head}${receivers},"outcome":"published"`;
-      if (outcome.receivers === 0) logger.line('WARN', 'published to no subscriber', fields);
-      else logger.line('INFO', 'published', fields);
-    } else {
-      const fields = `${head}${receivers},"outcome":"failed","error":${JSON.stringify(describeError(outcome.error))}`;
-      if (outcome.error instanceof PrecedingRecordFailedError) {
-        logger.line('WARN', 'held back behind a failed record of its group', fields);
+      if (item.receivers === 0) {
+        logger.warn('published to no subscriber', { ...fields, outcome: 'published' });
       } else {
-        logger.line('ERROR', 'record failed', fields);
+        logger.info('published', { ...fields, outcome: 'published' });
       }
+    } else if (error instanceof OutcomeUnknownError) {
+      outcomeUnknown += 1;
+      logger.error('outcome unknown: Redis may have published it; SQS delivers it again', {
+        ...fields,
+        outcome: 'unknown',
+        error,
+      });
+    } else if (error instanceof PrecedingRecordFailedError) {
+      logger.warn('held back behind a failed record of its group', { ...fields, outcome: 'failed', error });
+    } else {
+      logger.error('record failed', { ...fields, outcome: 'failed', error });
     }
   }
 
-  const now = Date.now();
   const summary: BatchSummary = {
     records: outcomes.length,
     published,
     failed: outcomes.length - published,
+    outcomeUnknown,
     zeroReceivers,
-    groups: description.groups,
+    groups: new Set(outcomes.map((item) => item.group)).size,
     durationMs: now - startedAt,
-    oldestEventAgeMs: description.oldestEventAgeMs,
+    oldestEventAgeMs,
   };
-  logger.line('INFO', 'batch processed', summaryMembers(summary, metrics, now));
+  logger.info('batch processed', { ...summary, ...embeddedMetrics(summary, metrics, now) });
   return summary;
 }
 
-const COUNT_METRICS = [METRIC_NAMES.published, METRIC_NAMES.failed, METRIC_NAMES.zeroReceivers].map((Name) => ({
-  Name,
-  Unit: 'Count',
-}));
-const METRICS_WITHOUT_AGE = JSON.stringify(COUNT_METRICS);
-const METRICS_WITH_AGE = JSON.stringify([...COUNT_METRICS, { Name: METRIC_NAMES.oldestEventAgeMs, Unit: 'Milliseconds' }]);
-
-/**
- * The summary's fields and its metrics in CloudWatch embedded metric format, as JSON object members. Written out
- * rather than built as an object and stringified: it is on every invocation's path after Redis answers, and all but
- * two of its values are integers.
- */
-function summaryMembers(
-  summary: BatchSummary,
-  { metricsNamespace, functionName }: Pick<SyncConfig, 'metricsNamespace' | 'functionName'>,
-  timestamp: number,
-): string {
-  const { records, published, failed, zeroReceivers, groups, durationMs, oldestEventAgeMs: age } = summary;
-  const counts = `"records":${records},"published":${published},"failed":${failed},"zeroReceivers":${zeroReceivers}`;
-  const fields = `${counts},"groups":${groups},"durationMs":${durationMs}${age === undefined ? '' : `,"oldestEventAgeMs":${age}`}`;
-  const values =
-    `"${METRIC_NAMES.published}":${published},"${METRIC_NAMES.failed}":${failed},` +
-    `"${METRIC_NAMES.zeroReceivers}":${zeroReceivers}${age === undefined ? '' : `,"${METRIC_NAMES.oldestEventAgeMs}":${age}`}`;
-  const names = quotedNames(metricsNamespace, functionName);
-  const directive = age === undefined ? names.directiveWithoutAge : names.directiveWithAge;
-  return `${fields},"FunctionName":${names.functionName},${values},"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":[${directive}]}`;
-}
-
-interface QuotedNames {
-  readonly namespace: string;
-  readonly name: string;
-  readonly functionName: string;
-  readonly directiveWithAge: string;
-  readonly directiveWithoutAge: string;
-}
-
-// The namespace and function name stay the same for a container's life: quote them once.
-let quoted: QuotedNames | undefined;
-
-function quotedNames(namespace: string, name: string): QuotedNames {
-  if (quoted?.namespace !== namespace || quoted.name !== name) {
-    const head = `{"Namespace":${JSON.stringify(namespace)},"Dimensions":[["FunctionName"]],"Metrics":`;
-    quoted = {
-      namespace,
-      name,
-      functionName: JSON.stringify(name),
-      directiveWithAge: `${head}${METRICS_WITH_AGE}}`,
-      directiveWithoutAge: `${head}${METRICS_WITHOUT_AGE}}`,
-    };
-  }
-  return quoted;
+/** The summary's counts as CloudWatch metrics, in embedded metric format (the stack's alarms read them). */
+function embeddedMetrics(summary: BatchSummary, { metricsNamespace, functionName }: Metrics, timestamp: number) {
+  const values: Record<string, number> = {
+    [METRIC_NAMES.published]: summary.published,
+    [METRIC_NAMES.failed]: summary.failed,
+    [METRIC_NAMES.outcomeUnknown]: summary.outcomeUnknown,
+    [METRIC_NAMES.zeroReceivers]: summary.zeroReceivers,
+  };
+  if (summary.oldestEventAgeMs !== undefined) values[METRIC_NAMES.oldestEventAgeMs] = summary.oldestEventAgeMs;
+  const units = Object.keys(values).map((Name) => ({
+    Name,
+    Unit: Name === METRIC_NAMES.oldestEventAgeMs ? 'Milliseconds' : 'Count',
+  }));
+  return {
+    FunctionName: functionName,
+    ...values,
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [{ Namespace: metricsNamespace, Dimensions: [['FunctionName']], Metrics: units }],
+    },
+  };
 }

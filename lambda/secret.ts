@@ -1,5 +1,9 @@
-import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS, awsCallOptions } from './aws-clients.ts';
-import type { RedisCredentials } from './redis.ts';
+import { AWS_MAX_ATTEMPTS, AWS_REQUEST_TIMEOUTS, awsCallOptions, regionOfArn } from './aws-clients.ts';
+
+export interface RedisCredentials {
+  readonly username?: string;
+  readonly password: string;
+}
 
 export class RedisSecretError extends Error {
   override name = 'RedisSecretError';
@@ -30,11 +34,16 @@ export function parseRedisSecret(secretString: string | undefined): RedisCredent
   return username === undefined || username === '' ? { password } : { username, password };
 }
 
-export async function readRedisSecret(secretArn: string): Promise<RedisCredentials> {
+/** Reads the secret from the region its ARN names, whatever region the function runs in. */
+export async function readRedisSecret(secretArn: string, budgetMs?: number): Promise<RedisCredentials> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient({ requestHandler: AWS_REQUEST_TIMEOUTS, maxAttempts: AWS_MAX_ATTEMPTS });
+  const client = new SecretsManagerClient({
+    region: regionOfArn(secretArn),
+    requestHandler: AWS_REQUEST_TIMEOUTS,
+    maxAttempts: AWS_MAX_ATTEMPTS,
+  });
   try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), awsCallOptions());
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), awsCallOptions(budgetMs));
     return parseRedisSecret(SecretString);
   } catch (error) {
     if (error instanceof RedisSecretError) throw error;

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { cloudTrailResourceId } from './cloudtrail-resource.ts';
 
 export interface InventoryMessage {
   readonly channel: string;
@@ -39,15 +40,19 @@ export async function startInventorySubscriber(
   };
 }
 
-/** One line of what the inventory learns: channel, detail-type, resource, new state or changed tag keys. */
+/** One line of what the inventory learns: channel, detail-type, resource, new state, changed tag keys or API call. */
 export function describeForInventory({ channel, event }: InventoryMessage): string {
   if (event === undefined) return `${channel}  (not JSON)`;
   const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const detailType = String(event['detail-type']);
+  if (detailType === 'AWS API Call via CloudTrail') {
+    return `${channel}  ${detailType}  ${cloudTrailResourceId(detail) ?? '?'}  call=${String(detail.eventName)}`;
+  }
   const resources = Array.isArray(event.resources) ? (event.resources as unknown[]) : [];
   const resource = String(detail['instance-id'] ?? resources[0] ?? '?').replace(/^arn:aws[a-z-]*:ec2:[^:]*:\d*:/, '');
   const change =
     event.source === 'aws.ec2'
       ? `state=${String(detail.state)}`
       : `tags changed: ${((detail['changed-tag-keys'] as unknown[] | undefined) ?? []).join(', ')}`;
-  return `${channel}  ${String(event['detail-type'])}  ${resource}  ${change}`;
+  return `${channel}  ${detailType}  ${resource}  ${change}`;
 }

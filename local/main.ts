@@ -210,9 +210,7 @@ async function localPipeline(run: LocalRun): Promise<number> {
       }
       const { routed, unmatched } = routeEvents([item.event]);
       for (const event of unmatched) {
-        console.log(
-          `skipped ${event.id}: no rule matches source ${String(event.source)}, detail-type ${String(event.detailType)}`,
-        );
+        console.log(`skipped ${event.id}: ${event.reason}`);
       }
       for (const event of routed) await sender.add(event);
     }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.ts';
 
@@ -29,7 +30,22 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+    // Its own folder: a replica's full sync writes an RDB file even with persistence off.
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tmpdir(),
+      '--dbfilename',
+      `redis-test-${port}.rdb`,
+      ...extraArgs,
+    ];
     const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     // However this process ends (a crash, a closed stdout), the throwaway server does not outlive it.

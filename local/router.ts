@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { matchRule } from '../infra/rules.ts';
+import { explainUnmatched, matchRule } from '../infra/rules.ts';
 import { encodeForEmulator } from './emulator-body.ts';
 
 export interface RoutedEvent {
@@ -13,7 +13,13 @@ export interface RoutedEvent {
 export interface Routing {
   readonly routed: RoutedEvent[];
   /** Events no rule matches: EventBridge would not deliver them either. */
-  readonly unmatched: { readonly id: string; readonly source: unknown; readonly detailType: unknown }[];
+  readonly unmatched: {
+    readonly id: string;
+    readonly source: unknown;
+    readonly detailType: unknown;
+    /** Which rule came closest and the field it fails (`detail.errorCode` for a failed API call). */
+    readonly reason: string;
+  }[];
 }
 
 /** Plays EventBridge: each event goes to the message group of the rule it matches, with the deployed rule table. */
@@ -23,8 +29,11 @@ export function routeEvents(events: readonly Record<string, unknown>[]): Routing
   for (const event of events) {
     const id = typeof event.id === 'string' ? event.id : JSON.stringify(event).slice(0, 60);
     const rule = matchRule(event);
-    if (rule === undefined) unmatched.push({ id, source: event.source, detailType: event['detail-type'] });
-    else routed.push({ id, rule: rule.name, group: rule.messageGroupId, body: JSON.stringify(event) });
+    if (rule === undefined) {
+      unmatched.push({ id, source: event.source, detailType: event['detail-type'], reason: explainUnmatched(event) });
+    } else {
+      routed.push({ id, rule: rule.name, group: rule.messageGroupId, body: JSON.stringify(event) });
+    }
   }
   return { routed, unmatched };
 }

@@ -104,12 +104,10 @@ describe('records that cannot be published', () => {
       '>sync-pass',
       'resetchannels',
       `&${CHANNEL}`,
-      '+publish',
+      'resetkeys',
+      '~{management-events-sync}',
       '+eval',
-      '+evalsha',
-      '+ping',
-      '+hello',
-      '+client',
+      '+publish',
       '+info',
     );
     admin.disconnect();

@@ -96,6 +96,7 @@ describe('the summary line', () => {
     assert.deepEqual(directive?.Metrics, [
       { Name: 'RecordsPublished', Unit: 'Count' },
       { Name: 'RecordsFailed', Unit: 'Count' },
+      { Name: 'RecordsOutcomeUnknown', Unit: 'Count' },
       { Name: 'ZeroReceiverPublishes', Unit: 'Count' },
       // The record's SentTimestamp gives an age even though its body is no event.
       { Name: 'OldestEventAge', Unit: 'Milliseconds' },
@@ -119,7 +120,7 @@ describe('the summary line', () => {
       assert.equal('OldestEventAge' in summary, false);
       assert.deepEqual(
         emf.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name),
-        ['RecordsPublished', 'RecordsFailed', 'ZeroReceiverPublishes'],
+        ['RecordsPublished', 'RecordsFailed', 'RecordsOutcomeUnknown', 'ZeroReceiverPublishes'],
       );
       await handler.close();
     });

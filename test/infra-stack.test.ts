@@ -91,7 +91,7 @@ describe('the CDK app', () => {
         assert.equal(Object.values(targetDlq)[0]?.Properties.FifoQueue, undefined, 'a standard queue');
       });
 
-      it('lets only the two rules send to the queue (aws:SourceArn)', () => {
+      it('lets the rules send to the queue (aws:SourceArn)', () => {
         const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
         const allows = policies.flatMap((policy) =>
           (policy.Properties.PolicyDocument.Statement as Record<string, unknown>[]).filter(
@@ -99,7 +99,7 @@ describe('the CDK app', () => {
           ),
         );
         const sourceArns = allows.map((statement) => JSON.stringify((statement.Condition as Record<string, unknown>)?.ArnEquals));
-        assert.ok(sourceArns.filter((arn) => arn.includes('aws:SourceArn')).length >= 2, JSON.stringify(allows));
+        assert.ok(sourceArns.filter((arn) => arn.includes('aws:SourceArn')).length >= 3, JSON.stringify(allows));
       });
 
       it('deploys the function on Node.js 24, arm64, JSON logs, source maps, with its own log group', () => {
@@ -278,7 +278,7 @@ describe('options', () => {
   it('consumer=poller: queues, rules and alarms, no function and no redisUrl needed', () => {
     const template = templateFor({ consumer: 'poller' });
     template.resourceCountIs('AWS::Lambda::Function', 0);
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     assert.match(JSON.stringify(template.toJSON().Outputs.PollerCommand.Value), /npm start -- --queue-url/);

@@ -47,10 +47,16 @@ describe('npm start', () => {
     const { code, stdout } = await exited;
 
     const lines = stdout.trim().split('\n');
-    const samples = sampleEvents();
+    const { routed, unmatched } = routeEvents(sampleEvents());
     assert.equal(code, 0, stdout);
-    assert.equal(lines.at(-1), `delivered ${samples.length}/${samples.length} events, 0 dead-lettered`);
-    assert.equal(lines.filter((line) => line.startsWith('inventory <- ')).length, samples.length);
+    assert.equal(lines.at(-1), `delivered ${routed.length}/${routed.length} events, 0 dead-lettered`);
+    assert.equal(lines.filter((line) => line.startsWith('inventory <- ')).length, routed.length);
+    assert.equal(lines.filter((line) => line.startsWith('skipped ')).length, unmatched.length);
+    assert.ok(
+      lines.some((line) => /skipped \S+: no rule matches: management-events-api-calls fails on detail\.errorCode/.test(line)),
+    );
+    assert.ok(lines.some((line) => /AWS API Call via CloudTrail {2}subnet-0c1d2e3f4a5b6c7d8 {2}call=CreateSubnet/.test(line)));
+    assert.ok(lines.some((line) => /AWS API Call via CloudTrail {2}vpc-0b1c2d3e4f5a6b7c8 {2}call=DeleteVpc/.test(line)));
     assert.ok(lines.some((line) => /EC2 Instance State-change Notification {2}i-0a1b2c3d4e5f67890 {2}state=stopped/.test(line)));
     assert.ok(
       lines.some((line) => /Tag Change on Resource {2}subnet\/subnet-0abcdef1234567890 {2}tags changed: Name, tier/.test(line)),

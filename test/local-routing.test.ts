@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { matchesEventPattern } from '../infra/event-pattern.ts';
 import { RULES } from '../infra/rules.ts';
 import { parseEvents } from '../local/events-input.ts';
 import { startLocalQueue } from '../local/local-queue.ts';
@@ -11,22 +12,46 @@ import { closeAfterEach } from './helpers/cleanup.ts';
 import { sampleEvents, sqsRecord } from './helpers/records.ts';
 
 describe('the router (EventBridge locally)', () => {
-  it('sends each sample event to the message group of the deployed rule it matches', () => {
-    const { routed, unmatched } = routeEvents(sampleEvents());
-    assert.equal(unmatched.length, 0);
+  it('sends each sample event to the message group of the deployed rule it matches, and skips the rest', () => {
+    const samples = sampleEvents();
+    const { routed, unmatched } = routeEvents(samples);
     for (const event of routed) {
-      const body = JSON.parse(event.body);
       const rule = RULES.find((candidate) => candidate.name === event.rule);
       assert.equal(event.group, rule?.messageGroupId);
-      assert.ok(rule?.eventPattern.source.includes(body.source));
+      assert.ok(rule !== undefined && matchesEventPattern(rule.eventPattern, JSON.parse(event.body)));
     }
-    assert.deepEqual(new Set(routed.map((event) => event.group)), new Set(['ec2-instances-events', 'management-events-tags']));
+    assert.deepEqual(
+      new Set(routed.map((event) => event.group)),
+      new Set(['ec2-instances-events', 'management-events-tags', 'management-events-api-calls']),
+    );
+    // The failed CreateSubnet and the S3 bucket's tag change: EventBridge would deliver neither.
+    assert.deepEqual(
+      unmatched.map(({ id, reason }) => ({ id, reason })),
+      [
+        {
+          id: '3c5e7a90-1b2d-4e6f-8a0b-c1d2e3f4a514',
+          reason: 'no rule matches: management-events-api-calls fails on detail.errorCode',
+        },
+        {
+          id: 'ffd8a6fe-32f8-ef66-c85c-111a44b2d016',
+          reason: 'no rule matches: management-events-tags fails on detail.service',
+        },
+      ],
+    );
+    assert.equal(routed.length + unmatched.length, samples.length);
   });
 
   it('reports an event that no rule matches instead of sending it', () => {
-    const { routed, unmatched } = routeEvents([{ id: 'a', source: 'aws.ec2', 'detail-type': 'AWS API Call via CloudTrail' }]);
+    const { routed, unmatched } = routeEvents([{ id: 'a', source: 'aws.s3', 'detail-type': 'Object Created' }]);
     assert.deepEqual(routed, []);
-    assert.deepEqual(unmatched, [{ id: 'a', source: 'aws.ec2', detailType: 'AWS API Call via CloudTrail' }]);
+    assert.deepEqual(unmatched, [
+      {
+        id: 'a',
+        source: 'aws.s3',
+        detailType: 'Object Created',
+        reason: 'no rule matches source aws.s3, detail-type Object Created',
+      },
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../lambda/handler.ts';
@@ -87,7 +88,7 @@ describe('publishing a batch', () => {
     );
   });
 
-  it('logs the fallback channel of events without an account, whichever call of the batch carries them', async () => {
+  it('logs the fallback channel of events without an account, in whichever group they are', async () => {
     const fallbackChannel = `topic-account-management-events-${FUNCTION_ACCOUNT}`;
     const subscriber = track(await subscribe(redis.url, fallbackChannel, CHANNEL));
     const logs = captureLogs();
@@ -126,20 +127,64 @@ describe('publishing a batch', () => {
     assert.ok(subscriber.received.every((item) => item.channel === channel));
   });
 
-  it('fails the records that need STS when it cannot answer, and publishes those with an account', async () => {
+  it('fails the records that need STS when it cannot answer, holds back the rest of their group, and publishes the others', async () => {
     const sts = mockClient(STSClient);
     track({ close: () => sts.restore() });
     sts.on(GetCallerIdentityCommand).rejects(new Error('connect ETIMEDOUT sts.us-east-1.amazonaws.com'));
     const logs = captureLogs();
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
     const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const first = sqsRecord({ body: stateChange('i-1', 'pending'), group: 'a' });
     const noAccount = sqsRecord({ body: stateChange('i-1', 'running', null), group: 'a' });
-    const withAccount = sqsRecord({ body: stateChange('i-2', 'running'), group: 'b' });
+    const behind = sqsRecord({ body: stateChange('i-1', 'stopping'), group: 'a' });
+    const other = sqsRecord({ body: stateChange('i-2', 'running'), group: 'b' });
 
-    const response = await handler(sqsEvent([noAccount, withAccount]), lambdaContext(null));
+    const response = await handler(sqsEvent([first, noAccount, other, behind]), lambdaContext(null));
+    await subscriber.waitFor(2);
+    await sleep(150);
 
-    assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: noAccount.messageId }] });
-    const failed = logs.withMessage('record failed')[0];
-    assert.equal(errorOf(failed).name, 'AccountUnavailableError');
+    assert.deepEqual(response, {
+      batchItemFailures: [{ itemIdentifier: noAccount.messageId }, { itemIdentifier: behind.messageId }],
+    });
+    assert.equal(errorOf(logs.withMessage('record failed')[0]).name, 'AccountUnavailableError');
+    assert.equal(
+      errorOf(logs.withMessage('held back behind a failed record of its group')[0]).name,
+      'PrecedingRecordFailedError',
+    );
+    // Nothing of group a after the record that could not be addressed: its successor would overtake it on redelivery.
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      [first.body, other.body],
+    );
+  });
+
+  it('uses the fallback account, and says so, when the event names an account that is not 12 digits', async () => {
+    const logs = captureLogs();
+    const fallbackChannel = `topic-account-management-events-${FUNCTION_ACCOUNT}`;
+    const subscriber = track(await subscribe(redis.url, fallbackChannel));
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger }));
+    const bodies = [
+      JSON.stringify({ ...JSON.parse(stateChange('i-1', 'running')), account: '1234567890123' }),
+      JSON.stringify({ ...JSON.parse(stateChange('i-1', 'stopping')), account: 123456789012 }),
+    ];
+
+    const response = await handler(sqsEvent(bodies.map((body) => sqsRecord({ body }))), lambdaContext(FUNCTION_ACCOUNT));
+    await subscriber.waitFor(2);
+
+    assert.deepEqual(response, { batchItemFailures: [] });
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      bodies,
+    );
+    const warnings = logs.withMessage('the event names an account that is not a 12-digit string: using the fallback account');
+    assert.deepEqual(
+      warnings.map((line) => line.eventAccount),
+      ['"1234567890123"', '123456789012'],
+    );
+    assert.deepEqual(
+      logs.withMessage('published').map((line) => line.accountFrom),
+      ['fallback', 'fallback'],
+    );
   });
 
   it('publishes to TOPIC_PREFIX followed by the account', async () => {

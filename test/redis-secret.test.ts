@@ -111,6 +111,33 @@ describe('Redis password from Secrets Manager', () => {
     assert.ok(!logs.lines.some((line) => line.includes(PASSWORD) || line.includes(ROTATED)));
   });
 
+  it('gives two invocations that meet the rejected password together the new client, never the closed one', async () => {
+    // Prepare
+    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: PASSWORD }).resolves({ SecretString: ROTATED });
+    const logs = captureLogs();
+    const subscriber = track(await subscribe(`redis://:${ROTATED}@127.0.0.1:${redis.port}`));
+    const handler = track(handlerWithSecret(logs.logger));
+    assert.deepEqual(await handler(batch(), lambdaContext()), { batchItemFailures: [] });
+    await admin.config('SET', 'requirepass', ROTATED);
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await subscriber.close();
+    const listening = track(await subscribe(`redis://:${ROTATED}@127.0.0.1:${redis.port}`, CHANNEL));
+    // The client reconnects with the old password and Redis rejects it.
+    const deadline = Date.now() + 5000;
+    while (!logs.lines.some((line) => /WRONGPASS|invalid username-password/.test(line)) && Date.now() < deadline) {
+      await sleep(20);
+    }
+
+    // Act: two concurrent invocations (the local poller runs two) find the client rejected at the same moment.
+    const [a, b] = await Promise.all([handler(batch(), lambdaContext()), handler(batch(), lambdaContext())]);
+    await listening.waitFor(4);
+
+    // Assess
+    assert.deepEqual([a, b], [{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    assert.equal(secrets.commandCalls(GetSecretValueCommand).length, 2);
+    assert.ok(!logs.lines.some((line) => line.includes(PASSWORD) || line.includes(ROTATED)));
+  });
+
   it('fails every record with a clear reason when the secret cannot be read, and tries again next time', async () => {
     secrets
       .on(GetSecretValueCommand)

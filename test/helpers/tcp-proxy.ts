@@ -11,6 +11,8 @@ export interface TcpProxy {
   /** Client-to-server turns: a client chunk that follows a server reply (or opens the connection). */
   readonly turns: number;
   resetTurns(): void;
+  /** Where new connections go from now on (as DNS does when an endpoint moves to a new primary). */
+  targetPort: number;
   /** Connections accepted so far (not counting those refused while cut). */
   readonly accepted: number;
   close(): Promise<void>;
@@ -27,7 +29,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let turns = 0;
   let accepted = 0;
   const pairs = new Set<Pair>();
-  const state = { delayMs: 0 };
+  const state = { delayMs: 0, targetPort };
 
   const forward = (from: Socket, to: () => Socket | undefined, onChunk: () => void) => {
     let sendAt = 0;
@@ -63,7 +65,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('error', drop);
     client.on('close', drop);
     const open = () => {
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(state.targetPort, '127.0.0.1');
       pair.server = upstream;
       upstream.on('error', drop);
       upstream.on('close', drop);
@@ -105,6 +107,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     set delayMs(value: number) {
       state.delayMs = value;
+    },
+    get targetPort() {
+      return state.targetPort;
+    },
+    set targetPort(value: number) {
+      state.targetPort = value;
     },
     get turns() {
       return turns;

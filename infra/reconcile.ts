@@ -1,0 +1,137 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { nodejsBundling } from './bundling.ts';
+import type { RuleDefinition } from './rules.ts';
+
+const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
+export const RECONCILE_ENTRY = new URL('../reconcile/handler.ts', import.meta.url).pathname;
+
+export interface ReconcileProps {
+  readonly region: string;
+  /** The FIFO queue the rules feed: snapshots take the same way to Redis. */
+  readonly queue: sqs.IQueue;
+  /** The rules whose message groups each snapshot part is sent through. */
+  readonly rules: readonly RuleDefinition[];
+  /** EventBridge Scheduler expression: rate(...), cron(...) or at(...), in UTC. */
+  readonly schedule: string;
+  readonly logRetentionDays: number;
+  /**
+   * Long enough to list a large region at EC2's paginated pace, throttled pages included.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * The whole listing is held in memory while it is cut into parts; more memory is also more CPU for that.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * The scheduled reconcile: a function that lists the region's instances, VPCs and subnets and sends them as snapshot
+ * events to the FIFO queue, started by EventBridge Scheduler. Read-only on EC2, send-only on the queue.
+ */
+export class Reconcile extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly errorsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ReconcileProps) {
+    super(scope, id);
+    const name = `management-events-reconcile-${props.region}`;
+    const groups = [...new Set(props.rules.map((rule) => rule.messageGroupId))];
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${name}`,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'management-events reconcile function: lists EC2 assets, sends snapshots to the queue',
+    });
+    logGroup.grantWrite(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeInstances', 'ec2:DescribeVpcs', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+    );
+    // Only SendMessage (SendMessageBatch is authorized by it): not the GetQueueAttributes/GetQueueUrl of grantSendMessages.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.queue.queueArn] }));
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ec2:DescribeInstances, ec2:DescribeVpcs and ec2:DescribeSubnets support no resource-level permissions: AWS requires Resource "*" for them.',
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: name,
+      description: 'Lists the EC2 instances, VPCs and subnets of the region and sends them to the FIFO queue as snapshots',
+      entry: RECONCILE_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // A failed run is not retried by Lambda: the next scheduled run lists everything again.
+      retryAttempts: 0,
+      environment: {
+        QUEUE_URL: props.queue.queueUrl,
+        SNAPSHOT_GROUPS: groups.join(','),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: nodejsBundling(),
+    });
+
+    // Scheduler's own role, limited to schedules of this account (confused deputy), allowed to invoke this function.
+    const stack = Stack.of(this);
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'EventBridge Scheduler: starts the management-events reconcile function',
+    });
+    new scheduler.Schedule(this, 'Schedule', {
+      scheduleName: name,
+      description: 'Starts the reconcile snapshots of the asset inventory',
+      schedule: scheduler.ScheduleExpression.expression(props.schedule),
+      target: new schedulerTargets.LambdaInvoke(this.function, {
+        role: schedulerRole,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    const functionLogicalId = stack.resolve(stack.getLogicalId(this.function.node.defaultChild as lambda.CfnFunction));
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
+      reason: "lambda:InvokeFunction on this one function's versions and aliases (ARN:*), as grantInvoke writes it.",
+    });
+
+    new CfnOutput(this, 'RunNowCommand', {
+      value: `aws lambda invoke --function-name ${name} --region ${props.region} --cli-read-timeout 0 /dev/stdout`,
+      description: 'Send a reconcile snapshot now, without waiting for the schedule',
+    });
+
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: `A reconcile run failed: some snapshot was not sent (see ${logGroup.logGroupName}, message "snapshot not sent")`,
+      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { freePort } from '../local/free-port.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { runHandlerProcess } from './helpers/handler-process.ts';
+import { CHANNEL } from './helpers/records.ts';
+import { type RedisServer, startRedisServer, useRedisServer } from './helpers/redis-server.ts';
+import { subscribe } from './helpers/subscriber.ts';
+import { makeCertificates, type TestCertificates } from './helpers/tls-certs.ts';
+
+/** Every line a process wrote must be a JSON object: CloudWatch's JSON log format and metric filters read them. */
+function assertJsonLines(lines: readonly string[]) {
+  for (const line of lines) {
+    let parsed: unknown;
+    assert.doesNotThrow(() => {
+      parsed = JSON.parse(line);
+    }, `not JSON: ${line}`);
+    assert.equal(typeof parsed, 'object', line);
+  }
+}
+
+describe('TLS (rediss://) with a CA the test makes', () => {
+  const track = closeAfterEach();
+  let certs: TestCertificates;
+  let redis: RedisServer;
+  let tlsPort: number;
+  before(async () => {
+    certs = makeCertificates();
+    tlsPort = await freePort();
+    redis = await startRedisServer([
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      certs.cert,
+      '--tls-key-file',
+      certs.key,
+      '--tls-ca-cert-file',
+      certs.ca,
+      '--tls-auth-clients',
+      'no',
+    ]);
+  });
+  after(async () => {
+    await redis?.stop();
+    certs?.remove();
+  });
+
+  it('publishes over TLS to the certificate name, trusting the CA from NODE_EXTRA_CA_CERTS', async () => {
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+
+    const run = await runHandlerProcess({ REDIS_URL: `rediss://localhost:${tlsPort}`, NODE_EXTRA_CA_CERTS: certs.ca });
+    await subscriber.waitFor(2);
+
+    assert.deepEqual(run.response, { batchItemFailures: [] });
+    assert.equal(subscriber.received.length, 2);
+    assertJsonLines(run.stdout);
+  });
+
+  it('fails every record within seconds, with a clear line, when the address is not the certificate name', async () => {
+    const started = performance.now();
+    const run = await runHandlerProcess({ REDIS_URL: `rediss://127.0.0.1:${tlsPort}`, NODE_EXTRA_CA_CERTS: certs.ca });
+
+    assert.equal(run.response.batchItemFailures.length, 2);
+    assert.ok(performance.now() - started < 10_000);
+    assertJsonLines(run.stdout);
+    assert.ok(
+      run.stdout.some((line) => /IP: 127\.0\.0\.1 is not in the cert's list|altnames/i.test(line)),
+      run.stdout.join('\n'),
+    );
+  });
+
+  it('fails every record when the CA is not trusted, naming the certificate problem', async () => {
+    const run = await runHandlerProcess({ REDIS_URL: `rediss://localhost:${tlsPort}` });
+
+    assert.equal(run.response.batchItemFailures.length, 2);
+    assertJsonLines(run.stdout);
+    assert.ok(
+      run.stdout.some((line) => /self[- ]signed|unable to (get|verify)/i.test(line)),
+      run.stdout.join('\n'),
+    );
+    assert.ok(readFileSync(certs.ca, 'utf8').length > 0);
+  });
+});
+
+describe('the least ACL user (documented in the README)', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('publishes under exactly that user, without +info, and prints nothing but JSON lines', async () => {
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'sync',
+      'on',
+      '>sync-pass',
+      'resetchannels',
+      '&topic-account-management-events-*',
+      'resetkeys',
+      '~{management-events-sync}',
+      '+eval',
+      '+publish',
+    );
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+
+    const run = await runHandlerProcess({ REDIS_URL: `redis://sync:sync-pass@127.0.0.1:${redis.port}` });
+    await subscriber.waitFor(2);
+
+    assert.deepEqual(run.response, { batchItemFailures: [] });
+    assert.deepEqual(run.stderr, []);
+    assertJsonLines(run.stdout);
+    assert.ok(!run.stdout.some((line) => line.includes('sync-pass')));
+  });
+
+  it('with the mirror on, needs only the streams and XADD besides', async () => {
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'mirror',
+      'on',
+      '>mirror-pass',
+      'resetchannels',
+      '&topic-account-management-events-*',
+      'resetkeys',
+      '~{management-events-sync}',
+      '~{topic-account-management-events-*}:stream',
+      '+eval',
+      '+publish',
+      '+xadd',
+    );
+
+    const run = await runHandlerProcess({
+      REDIS_URL: `redis://mirror:mirror-pass@127.0.0.1:${redis.port}`,
+      STREAM_RETENTION_HOURS: '1',
+      REDIS_CLUSTER: 'false',
+    });
+
+    assert.deepEqual(run.response, { batchItemFailures: [] });
+    assert.equal(await admin.xlen(`{${CHANNEL}}:stream`), 2);
+    assertJsonLines([...run.stdout, ...run.stderr]);
+  });
+});

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, Redis } from 'ioredis';
+import { createHandler } from '../lambda/handler.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { captureLogs, errorOf } from './helpers/log-capture.ts';
+import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
+import { type RedisCluster, startRedisCluster } from './helpers/redis-cluster.ts';
+import { type RedisServer, startRedisServer, useRedisServer } from './helpers/redis-server.ts';
+import { startRespProxy } from './helpers/resp-proxy.ts';
+import { subscribe } from './helpers/subscriber.ts';
+import { startTcpProxy } from './helpers/tcp-proxy.ts';
+
+const OTHER_ACCOUNT = '999999999999';
+const OTHER_CHANNEL = `topic-account-management-events-${OTHER_ACCOUNT}`;
+
+/** `count` state changes of one instance in one group: their order is what the subscriber must see. */
+function groupOf(count: number, group = 'ec2-instances-events', account = ACCOUNT) {
+  return Array.from({ length: count }, (_, i) => sqsRecord({ body: stateChange(`i-${group}`, `step-${i}`, account), group }));
+}
+
+const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
+  response.batchItemFailures.map((failure) => failure.itemIdentifier);
+
+/** Nothing more arrives: what a subscriber has after a pause is what it had. */
+async function settled<T>(items: readonly T[]): Promise<T[]> {
+  await sleep(150);
+  return [...items];
+}
+
+describe('ElastiCache Serverless: scripts must declare a key', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('publishes through a front that refuses scripts without keys, as Serverless does', async () => {
+    // Prepare
+    const front = track(
+      await startRespProxy(redis.port, ([name, , numkeys]) =>
+        /^eval(sha)?$/i.test(name ?? '') && numkeys === '0'
+          ? { error: 'ERR Lua scripts without any input keys are not supported.' }
+          : undefined,
+      ),
+    );
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const handler = track(createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${front.port}` }, logger: captureLogs().logger }));
+    const records = groupOf(3);
+
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+    await subscriber.waitFor(3);
+
+    // Assess
+    assert.deepEqual(failedIds(response), []);
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      records.map((record) => record.body),
+    );
+  });
+});
+
+/** A primary and a replica of it, both on free ports. */
+async function startPair(): Promise<{ primary: RedisServer; replica: RedisServer; stop(): Promise<void> }> {
+  // Redis 7 waits 5 s before a diskless full sync, to gather more replicas: none come here.
+  const args = ['--repl-diskless-sync-delay', '0'];
+  const primary = await startRedisServer(args);
+  const replica = await startRedisServer(args);
+  await replicate(replica, primary);
+  return {
+    primary,
+    replica,
+    async stop() {
+      await replica.stop();
+      await primary.stop();
+    },
+  };
+}
+
+async function replicate(replica: RedisServer, primary: RedisServer | undefined) {
+  const client = new Redis(replica.port, '127.0.0.1');
+  try {
+    if (primary === undefined) {
+      await client.replicaof('NO', 'ONE');
+      return;
+    }
+    await client.replicaof('127.0.0.1', primary.port);
+    for (let i = 0; i < 100; i++) {
+      if (String(await client.info('replication')).includes('master_link_status:up')) return;
+      await sleep(50);
+    }
+    throw new Error('the replica did not sync');
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe('a failover (node-based, primary endpoint)', () => {
+  const track = closeAfterEach();
+  let pair: Awaited<ReturnType<typeof startPair>>;
+  before(async () => {
+    pair = await startPair();
+  });
+  after(async () => {
+    await pair?.stop();
+  });
+
+  it('fails the batch that meets the demoted primary, and the next reaches the new primary: nothing lost silently', async () => {
+    // Prepare: the endpoint (a proxy) sends new connections to the primary, as its DNS name does.
+    const endpoint = track(await startTcpProxy(pair.primary.port));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${endpoint.port}` }, logger: logs.logger }));
+    const before = groupOf(2);
+    assert.deepEqual(failedIds(await handler(sqsEvent(before), lambdaContext())), []);
+
+    // Act: the replica takes over; the old primary follows it; the endpoint moves.
+    await replicate(pair.replica, undefined);
+    await replicate(pair.primary, pair.replica);
+    endpoint.targetPort = pair.replica.port;
+    const subscriber = track(await subscribe(pair.replica.url, CHANNEL));
+    const met = groupOf(2);
+    const metResponse = await handler(sqsEvent(met), lambdaContext());
+    const next = groupOf(2);
+    const nextResponse = await handler(sqsEvent(next), lambdaContext());
+    // SQS redelivers what failed.
+    const redelivered = await handler(sqsEvent(met), lambdaContext());
+
+    // Assess
+    assert.deepEqual(
+      failedIds(metResponse),
+      met.map((record) => record.messageId),
+    );
+    assert.match(errorOf(logs.withMessage('record failed')[0]).message, /READONLY/);
+    assert.deepEqual(failedIds(nextResponse), []);
+    assert.deepEqual(failedIds(redelivered), []);
+    assert.deepEqual(
+      (await settled(subscriber.received)).map((item) => item.message),
+      [...next, ...met].map((record) => record.body),
+    );
+    await replicate(pair.replica, pair.primary);
+    await replicate(pair.primary, undefined);
+  });
+
+  it('on Redis 6.2 (no script shebang), checks the role beside each call and fails a batch that reached a replica', async () => {
+    // Prepare: a front that answers as Redis 6.2 does to a script with a shebang.
+    const as62 = (target: number) =>
+      startRespProxy(target, ([name, script]) =>
+        /^eval$/i.test(name ?? '') && script?.startsWith('#!')
+          ? { error: "ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'" }
+          : undefined,
+      );
+    const onPrimary = track(await as62(pair.primary.port));
+    const onReplica = track(await as62(pair.replica.port));
+    const primarySubscriber = track(await subscribe(pair.primary.url, CHANNEL));
+    const toPrimary = track(
+      createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${onPrimary.port}` }, logger: captureLogs().logger }),
+    );
+    const toReplica = track(
+      createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${onReplica.port}` }, logger: captureLogs().logger }),
+    );
+    const first = groupOf(2);
+    const second = groupOf(2);
+
+    // Act
+    const published = await toPrimary(sqsEvent(first), lambdaContext());
+    const refused = await toReplica(sqsEvent(second), lambdaContext());
+
+    // Assess
+    assert.deepEqual(failedIds(published), []);
+    assert.deepEqual(
+      failedIds(refused),
+      second.map((record) => record.messageId),
+    );
+    assert.deepEqual(
+      (await settled(primarySubscriber.received)).map((item) => item.message),
+      first.map((record) => record.body),
+    );
+    assert.ok(
+      onReplica.commands.some(([name]) => name?.toUpperCase() === 'ROLE'),
+      'the role was asked',
+    );
+  });
+});
+
+describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
+  const track = closeAfterEach();
+  let cluster: RedisCluster;
+  before(async () => {
+    cluster = await startRedisCluster();
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it('finds the cluster by itself, reaches subscribers on every node in order, and reports no receiver count', async () => {
+    // Prepare
+    const subscribers = await Promise.all(cluster.nodes.map((node) => subscribe(node.url, CHANNEL)));
+    for (const subscriber of subscribers) track(subscriber);
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: cluster.url }, logger: logs.logger }));
+    const records = [...groupOf(3, 'a'), ...groupOf(2, 'b')];
+
+    // Act
+    const first = await handler(sqsEvent(records.slice(0, 2)), lambdaContext());
+    const second = await handler(sqsEvent(records.slice(2)), lambdaContext());
+    for (const subscriber of subscribers) await subscriber.waitFor(records.length);
+
+    // Assess
+    assert.deepEqual([...failedIds(first), ...failedIds(second)], []);
+    for (const subscriber of subscribers) {
+      assert.deepEqual(
+        subscriber.received.map((item) => item.message),
+        records.map((record) => record.body),
+      );
+    }
+    const lines = logs.withMessage('published');
+    assert.equal(lines.length, records.length);
+    assert.ok(
+      lines.every((line) => !('receivers' in line)),
+      'no receiver count in cluster mode',
+    );
+    assert.equal(logs.withMessage('published to no subscriber').length, 0);
+    assert.deepEqual(
+      logs.withMessage('batch processed').map((summary) => summary.zeroReceivers),
+      [0, 0],
+    );
+  });
+
+  it('refuses REQUIRE_SUBSCRIBER with REDIS_CLUSTER=true, publishing nothing, with the reason', async () => {
+    const subscriber = track(await subscribe(cluster.nodes[1]?.url ?? '', CHANNEL));
+    const logs = captureLogs();
+    const handler = track(
+      createHandler({ env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', REQUIRE_SUBSCRIBER: 'true' }, logger: logs.logger }),
+    );
+    const records = groupOf(2);
+
+    const response = await handler(sqsEvent(records), lambdaContext());
+
+    assert.deepEqual(
+      failedIds(response),
+      records.map((record) => record.messageId),
+    );
+    assert.match(errorOf(logs.withMessage('record failed')[0]).message, /REQUIRE_SUBSCRIBER cannot be used with a Redis cluster/);
+    assert.deepEqual(await settled(subscriber.received), []);
+  });
+
+  it('with the mirror on, appends each account’s events to its own stream, one slot per account', async () => {
+    const subscriber = track(await subscribe(cluster.url, CHANNEL, OTHER_CHANNEL));
+    const handler = track(
+      createHandler({
+        env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', STREAM_RETENTION_HOURS: '1' },
+        logger: captureLogs().logger,
+      }),
+    );
+    // One group whose events belong to two accounts, interleaved: each account's stream lives in its own slot.
+    const records = [ACCOUNT, OTHER_ACCOUNT, ACCOUNT].map((account, i) =>
+      sqsRecord({ body: stateChange('i-mixed', `step-${i}`, account), group: 'g' }),
+    );
+
+    const response = await handler(sqsEvent(records), lambdaContext());
+    await subscriber.waitFor(3);
+
+    assert.deepEqual(failedIds(response), []);
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      records.map((record) => record.body),
+    );
+    const reader = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]?.port ?? 0 }]);
+    track({ close: () => reader.disconnect() });
+    const entries = async (channel: string) =>
+      ((await reader.xrange(`{${channel}}:stream`, '-', '+')) as [string, string[]][]).map(([, fields]) => fields[1]);
+    assert.deepEqual(await entries(CHANNEL), [records[0]?.body, records[2]?.body]);
+    assert.deepEqual(await entries(OTHER_CHANNEL), [records[1]?.body]);
+  });
+});
