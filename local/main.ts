@@ -23,6 +23,7 @@ Options:
   --follow                  do not exit when the input is done
   --queue-url URL           poll mode (repeatable; each queue's region from its URL); see node dist/poller.mjs --help
   --endpoint-url URL        poll mode: an SQS emulator's endpoint
+  --wait-time-seconds S     poll mode: long polling, 1 to 20 (default 20)
   --region R                the local queue's region; poll mode: of a queue URL that names none (default AWS_REGION)
   --max-receive-count N     receives before dead-lettering, local queue (default ${DEFAULT_MAX_RECEIVE_COUNT}, as deployed)
   --visibility-timeout S    local queue visibility timeout in seconds (default 5; deployed: 6x the function timeout)
@@ -46,6 +47,7 @@ function parseCommandLine(argv: readonly string[]) {
       options: {
         'queue-url': { type: 'string', multiple: true },
         'endpoint-url': { type: 'string' },
+        'wait-time-seconds': { type: 'string' },
         region: { type: 'string' },
         events: { type: 'string' },
         follow: { type: 'boolean', default: false },
@@ -73,11 +75,14 @@ async function main(argv: readonly string[]): Promise<number> {
       queueUrls: values['queue-url'],
       endpointUrl: values['endpoint-url'],
       region: values.region,
+      waitTimeSeconds: wholeNumber('wait-time-seconds', values['wait-time-seconds'], 20, 1, 20),
       verbose: values.verbose,
       env: process.env,
     });
   }
-  if (values['endpoint-url'] !== undefined) throw new CliError(`--endpoint-url goes with --queue-url\n\n${USAGE}`, 2);
+  for (const flag of ['endpoint-url', 'wait-time-seconds'] as const) {
+    if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --queue-url\n\n${USAGE}`, 2);
+  }
   if (values.follow && values.events !== undefined) throw new CliError('--follow reads stdin: it does not take --events', 2);
   const maxReceiveCount = wholeNumber('max-receive-count', values['max-receive-count'], DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   const visibilityTimeoutSeconds = wholeNumber('visibility-timeout', values['visibility-timeout'], 5, 1, 43_200);

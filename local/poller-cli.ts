@@ -19,6 +19,7 @@ Options:
   --endpoint-url URL   send SQS calls there instead of AWS (an emulator such as fauxqs or LocalStack)
   --region R           region of queue URLs that name none (default AWS_REGION)
   --concurrency N      batches in flight per queue (default 2; a FIFO group is never handed out twice at once)
+  --wait-time-seconds S  long polling, 1 to 20 (default 20); SIGTERM waits for the receive in flight, at most this
   --verbose            print every function log line (default: warnings and errors)
   --help               this text
 
@@ -26,7 +27,7 @@ Environment: REDIS_URL (required; may carry user:password here, it stays on this
 (the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CONNECT_TIMEOUT_MS,
 REDIS_COMMAND_TIMEOUT_MS; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role).
 
-Exit: 0 after SIGTERM or Ctrl-C (the batches in flight are finished), 2 when a setting, Redis or a queue is wrong
+Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 2 when a setting, Redis or a queue is wrong
 at start (one line says which).`;
 
 export interface PollQueuesOptions {
@@ -35,6 +36,8 @@ export interface PollQueuesOptions {
   /** For queue URLs that name no region. */
   readonly region?: string | undefined;
   readonly concurrency?: number;
+  /** Long polling; a stop waits at most this long for the receive in flight. */
+  readonly waitTimeSeconds?: number;
   readonly verbose?: boolean;
   readonly env: Environment;
   /** Human lines (start, stop, warnings); the function's JSON log lines go to stdout. */
@@ -58,6 +61,7 @@ export async function runPollerCli(argv: readonly string[], env: Environment = p
     endpointUrl: values['endpoint-url'],
     region: values.region,
     concurrency: wholeNumber('concurrency', values.concurrency, 2, 1, 10),
+    waitTimeSeconds: wholeNumber('wait-time-seconds', values['wait-time-seconds'], 20, 1, 20),
     verbose: values.verbose,
     env,
   });
@@ -73,6 +77,7 @@ function parsePollerArgs(argv: readonly string[]) {
       'endpoint-url': { type: 'string' },
       region: { type: 'string' },
       concurrency: { type: 'string' },
+      'wait-time-seconds': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -153,8 +158,9 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
       region: target.region,
       handler,
       logger,
-      waitTimeSeconds: 20,
+      waitTimeSeconds: options.waitTimeSeconds ?? 20,
       concurrency: options.concurrency ?? 2,
+      finishLongPollOnStop: true,
     }),
   );
   say(
@@ -166,7 +172,9 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   });
   // A second signal does not wait.
   process.once(signal, () => process.exit(130));
-  say(`${signal}: finishing the batches in flight`);
+  say(
+    `${signal}: finishing the receives and batches in flight (at most ${options.waitTimeSeconds ?? 20} s, a second signal exits now)`,
+  );
   await Promise.all(pollers.map((poller) => poller.stop()));
   await handler.close();
   for (const client of clients.values()) client.destroy();

@@ -20,6 +20,12 @@ export interface PollerOptions {
   readonly concurrency?: number;
   /** The ARN the handler sees as the invoked function (its account is the channel fallback); none in poll mode. */
   readonly functionArn?: string;
+  /**
+   * `stop()` lets a pending long poll end by itself (at most `waitTimeSeconds`) and handles what it brings, instead
+   * of aborting it: SQS may hand messages to a receive whose connection was dropped, and they would then stay
+   * invisible for the visibility timeout. The poller as a service does this; the local pipeline aborts (1 s polls).
+   */
+  readonly finishLongPollOnStop?: boolean;
   /** The local queue only: bodies the emulator could not carry were encoded by `encodeForEmulator`. */
   readonly decodeEmulatorBodies?: boolean;
 }
@@ -96,7 +102,7 @@ export function startPoller(options: PollerOptions): Poller {
     async stop() {
       running = false;
       // Ends the long polls; a batch already received runs to the end of its deletes.
-      abort.abort();
+      if (options.finishLongPollOnStop !== true) abort.abort();
       await stopped;
     },
   };

@@ -180,7 +180,7 @@ describe('npm start', () => {
     // The SDK sends to the queue URL's host, as it does with real SQS: a loopback URL for the local server.
     const local = new URL(queue.queueUrl);
     local.hostname = '127.0.0.1';
-    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1'], {
+    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1', '--wait-time-seconds', '1'], {
       env: { REDIS_URL: redis.url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
     });
     track({ close: () => void child.kill('SIGKILL') });
@@ -191,7 +191,7 @@ describe('npm start', () => {
     const { code } = await exited;
 
     assert.equal(code, 0, output());
-    assert.match(output(), /finishing the batches in flight/);
+    assert.match(output(), /finishing the receives and batches in flight/);
     assert.ok(await queueEmpty(queue), 'published messages were deleted');
     assert.deepEqual(
       subscriber.received.map((item) => JSON.parse(item.message).id).sort(),

@@ -46,8 +46,9 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     copyFileSync(join(buildDir, 'poller.mjs'), join(runDir, 'poller.mjs'));
     rmSync(buildDir, { recursive: true, force: true });
     fauxqs = await startFauxqs({ port: 0, logger: false });
-    // sa-east-1 only for the start-up failures: no poller that ran before may have a long poll pending on it.
-    for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1']) {
+    // sa-east-1 only for the start-up failures, ap-south-1 only for the stop during a long poll: no poller that ran
+    // before may have a long poll pending on them.
+    for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1', 'ap-south-1']) {
       queues[region] = fauxqs.createQueue(`management-events-${region}.fifo`, {
         region,
         // Short, so that a record that failed during a Redis outage comes back soon.
@@ -80,6 +81,8 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   const queueArgs = () => [
     '--endpoint-url',
     fauxqs.address,
+    '--wait-time-seconds',
+    '1',
     '--queue-url',
     queues['us-east-1'] ?? '',
     '--queue-url',
@@ -127,7 +130,7 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     const { code, stderr } = await run.exited;
 
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /SIGTERM: finishing the batches in flight\nstopped\n$/);
+    assert.match(stderr, /SIGTERM: finishing the receives and batches in flight .*\nstopped\n$/);
     assert.deepEqual(
       east.received.map((item) => item.message),
       eastBodies,
@@ -159,6 +162,36 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     assert.equal(code, 0);
     // At least once: a batch whose answer was lost in the outage may be published again.
     assert.deepEqual([...new Set(east.received.map((item) => item.message))], [body]);
+  });
+
+  it('SIGTERM during a long poll lets that receive finish: a message it brings is published, not left in flight', {
+    timeout: 60_000,
+  }, async () => {
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const args = ['--endpoint-url', fauxqs.address, '--wait-time-seconds', '5', '--queue-url', queues['ap-south-1'] ?? ''];
+    const run = poller(args, { ...credentials, REDIS_URL: redis.url });
+    const started = Date.now();
+    while (!run.output().includes('polling')) {
+      if (Date.now() - started > 20_000) throw new Error(run.output());
+      await sleep(20);
+    }
+    await sleep(300);
+    run.child.kill('SIGTERM');
+    // Arrives while the receive sent before the signal still waits.
+    const body = stateChange('during-stop', ACCOUNT, 'ap-south-1');
+    await send('ap-south-1', [body]);
+    const { code, stderr } = await run.exited;
+
+    assert.equal(code, 0, stderr);
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queues['ap-south-1'], AttributeNames: ['All'] }),
+    );
+    assert.equal(Attributes.ApproximateNumberOfMessagesNotVisible, '0', 'no message is stranded in flight');
+    assert.equal(Attributes.ApproximateNumberOfMessages, '0', JSON.stringify(Attributes));
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      [body],
+    );
   });
 
   const failArgs = () => ['--endpoint-url', fauxqs.address, '--queue-url', queues['sa-east-1'] ?? ''];
