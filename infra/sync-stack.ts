@@ -137,6 +137,7 @@ export class SyncStack extends Stack {
         value: `npm start -- --queue-url ${queue.queueUrl} --region ${region}`,
         description: 'Run the poller next to Redis (consumer=poller)',
       });
+      this.addPollerPolicy(settings, queue);
     }
 
     // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.
@@ -155,6 +156,35 @@ export class SyncStack extends Stack {
     }
 
     if (settings.alarmEmail !== undefined) notifyByEmail(this, settings.alarmEmail, alarms);
+  }
+
+  /** What the poller's role or user needs, exactly: attach it where the poller runs (an instance role, a user). */
+  private addPollerPolicy(settings: StackSettings, queue: sqs.Queue): void {
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ConsumeTheQueue',
+        // GetQueueAttributes: the poller checks the queue at start. DeleteMessage also covers DeleteMessageBatch.
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: [queue.queueArn],
+      }),
+    ];
+    if (settings.redisAuthSecretArn !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadTheRedisSecret',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [settings.redisAuthSecretArn],
+        }),
+      );
+    }
+    const policy = new iam.ManagedPolicy(this, 'PollerPolicy', {
+      description: `The poller (dist/poller.mjs) consuming ${queue.node.id} in ${this.region}`,
+      statements,
+    });
+    new CfnOutput(this, 'PollerPolicyArn', {
+      value: policy.managedPolicyArn,
+      description: 'Attach to the role or user the poller runs as',
+    });
   }
 
   private addFunction(settings: StackSettings, region: string, queue: sqs.Queue): cloudwatch.Alarm[] {

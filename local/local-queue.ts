@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
+import { decodeBody, EMULATOR_ENCODING_ATTRIBUTE } from './emulator-body.ts';
 
 export interface LocalQueue {
   readonly sqs: SQSClient;
@@ -51,7 +52,9 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       const inspected = server.inspectQueue(deadLetterQueueName(region));
       if (inspected === undefined) return [];
       const { ready, delayed, inflight } = inspected.messages;
-      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => message.body);
+      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) =>
+        decodeBody(message.body, message.messageAttributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue),
+      );
     },
     async close() {
       sqs.destroy();

@@ -5,7 +5,7 @@ import type { Logger } from '../lambda/log.ts';
 import { type InventoryMessage, type InventorySubscriber, parseEvent, startInventorySubscriber } from './inventory-subscriber.ts';
 import { type LocalQueue, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
-import { type RoutedEvent, sendToQueue } from './router.ts';
+import { type NotSent, type RoutedEvent, sendToQueue } from './router.ts';
 
 export interface PipelineOptions {
   readonly region: string;
@@ -28,6 +28,8 @@ export interface Progress {
   readonly deadLettered: number;
   /** Sent events neither delivered nor dead-lettered yet. */
   readonly pending: number;
+  /** Events the queue refused (not in `sent`): never delivered. */
+  readonly refused: number;
 }
 
 export interface Pipeline {
@@ -35,8 +37,11 @@ export interface Pipeline {
   /** Event ids in the order the subscriber first received them; `deliveries` counts every receipt, duplicates too. */
   readonly firstDeliveries: string[];
   readonly deliveries: Map<string, number>;
-  send(events: readonly RoutedEvent[]): Promise<void>;
+  /** Sends in order; returns what the queue refused. */
+  send(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   progress(): Promise<Progress>;
+  /** Waits until at most `limit` sent events are neither delivered nor dead-lettered: the queue's backlog stays bounded. */
+  waitForRoom(limit: number): Promise<void>;
   /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
   settle(idleMs: number): Promise<Progress>;
   close(): Promise<void>;
@@ -48,6 +53,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const firstDeliveries: string[] = [];
   const deliveries = new Map<string, number>();
   const sentIds = new Set<string>();
+  let refused = 0;
+  // Sent events delivered at least once: the backlog without scanning every id.
+  let deliveredSent = 0;
 
   let queue: LocalQueue | undefined;
   let subscriber: InventorySubscriber | undefined;
@@ -66,6 +74,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       const id = trackingId(message.body, message.event);
       const seen = deliveries.get(id) ?? 0;
       if (seen === 0) firstDeliveries.push(id);
+      if (seen === 0 && sentIds.has(id)) deliveredSent += 1;
       deliveries.set(id, seen + 1);
       options.onMessage?.(message);
     });
@@ -81,6 +90,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       logger: options.functionLogger,
       waitTimeSeconds: 1,
       concurrency: options.concurrency ?? 2,
+      decodeEmulatorBodies: true,
       // The channel fallback for events without an account, as the deployed function's ARN would give.
       functionArn: `arn:aws:lambda:${options.region}:000000000000:function:management-events-sync-${options.region}`,
     });
@@ -95,7 +105,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     let delivered = 0;
     for (const id of sentIds) if (deliveries.has(id)) delivered += 1;
     const pending = pendingEvents(sentIds, deliveries, deadLetterBodies).length;
-    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending };
+    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending, refused };
   };
 
   return {
@@ -103,10 +113,26 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     firstDeliveries,
     deliveries,
     async send(events) {
-      for (const event of events) sentIds.add(event.id);
-      await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
+      // Tracked as the subscriber will see them: by `id`, or by the body for an event without one.
+      for (const event of events) sentIds.add(trackingId(event.body));
+      const notSent = await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
+      for (const { event } of notSent) {
+        const id = trackingId(event.body);
+        if (deliveries.has(id)) deliveredSent -= 1;
+        sentIds.delete(id);
+      }
+      refused += notSent.length;
+      return notSent;
     },
     progress,
+    async waitForRoom(limit) {
+      while (sentIds.size - deliveredSent > limit) {
+        // Dead-lettered events leave the backlog too (read only when the cheap count says it is full).
+        const deadLettered = (await localQueue.deadLetterBodies()).length;
+        if (sentIds.size - deliveredSent - deadLettered <= limit) return;
+        await sleep(20);
+      }
+    },
     async settle(idleMs) {
       let last = await progress();
       let lastChange = Date.now();

@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { describeError } from '../lambda/errors.ts';
 import type { Logger } from '../lambda/log.ts';
+import { decodeFromEmulator } from './emulator-body.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { queueArnFromUrl, toLambdaRecord } from './sqs-records.ts';
 
@@ -19,6 +20,14 @@ export interface PollerOptions {
   readonly concurrency?: number;
   /** The ARN the handler sees as the invoked function (its account is the channel fallback); none in poll mode. */
   readonly functionArn?: string;
+  /**
+   * `stop()` lets a pending long poll end by itself (at most `waitTimeSeconds`) and handles what it brings, instead
+   * of aborting it: SQS may hand messages to a receive whose connection was dropped, and they would then stay
+   * invisible for the visibility timeout. The poller as a service does this; the local pipeline aborts (1 s polls).
+   */
+  readonly finishLongPollOnStop?: boolean;
+  /** The local queue only: bodies the emulator could not carry were encoded by `encodeForEmulator`. */
+  readonly decodeEmulatorBodies?: boolean;
 }
 
 export interface Poller {
@@ -51,7 +60,8 @@ export function startPoller(options: PollerOptions): Poller {
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return;
-    const records = messages.map((message) => toLambdaRecord(message, queueArn, region));
+    const decode = options.decodeEmulatorBodies === true ? decodeFromEmulator : (message: (typeof messages)[number]) => message;
+    const records = messages.map((message) => toLambdaRecord(decode(message), queueArn, region));
     const response = await handler(
       { Records: records },
       lambdaContext(options.functionArn ?? '', `poller-${loop}-${Date.now()}`),
@@ -92,7 +102,7 @@ export function startPoller(options: PollerOptions): Poller {
     async stop() {
       running = false;
       // Ends the long polls; a batch already received runs to the end of its deletes.
-      abort.abort();
+      if (options.finishLongPollOnStop !== true) abort.abort();
       await stopped;
     },
   };

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { explainUnmatched, matchRule } from '../infra/rules.ts';
+import { encodeForEmulator } from './emulator-body.ts';
 
 export interface RoutedEvent {
   /** The event's `id` (what consumers dedupe by). */
@@ -37,19 +38,33 @@ export function routeEvents(events: readonly Record<string, unknown>[]): Routing
   return { routed, unmatched };
 }
 
-/** Sends in order, ten at a time (SQS keeps the order of a batch within a message group). */
-export async function sendToQueue(sqs: SQSClient, queueUrl: string, events: readonly RoutedEvent[]): Promise<void> {
+export interface NotSent {
+  readonly event: RoutedEvent;
+  readonly reason: string;
+}
+
+/**
+ * Sends to the local queue in order, ten at a time (SQS keeps the order of a batch within a message group), each
+ * body as the emulator can carry it. Returns the events the queue refused, with why: reported, never dropped quietly.
+ */
+export async function sendToQueue(sqs: SQSClient, queueUrl: string, events: readonly RoutedEvent[]): Promise<NotSent[]> {
+  const notSent: NotSent[] = [];
   for (let start = 0; start < events.length; start += 10) {
     const chunk = events.slice(start, start + 10);
     const result = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: chunk.map((event, index) => ({ Id: String(index), MessageBody: event.body, MessageGroupId: event.group })),
+        Entries: chunk.map((event, index) => ({
+          Id: String(index),
+          MessageGroupId: event.group,
+          ...encodeForEmulator(event.body),
+        })),
       }),
     );
-    if ((result.Failed ?? []).length > 0) {
-      const [first] = result.Failed ?? [];
-      throw new Error(`SendMessageBatch failed for ${result.Failed?.length} events: ${first?.Code} ${first?.Message}`);
+    for (const failure of result.Failed ?? []) {
+      const event = chunk[Number(failure.Id)];
+      if (event !== undefined) notSent.push({ event, reason: `${failure.Code}: ${failure.Message}` });
     }
   }
+  return notSent;
 }

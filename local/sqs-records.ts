@@ -5,8 +5,14 @@ import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 export function queueArnFromUrl(queueUrl: string, fallbackRegion: string): { arn: string; region: string } {
   const url = new URL(queueUrl);
   const [account = '000000000000', name = ''] = url.pathname.split('/').filter((part) => part !== '');
-  const region = /sqs\.([a-z0-9-]+)\./.exec(url.hostname)?.[1] ?? fallbackRegion;
+  const region = regionOfQueueUrl(queueUrl) ?? fallbackRegion;
   return { arn: `arn:aws:sqs:${region}:${account}:${name}`, region };
+}
+
+/** The region a queue URL names: `sqs.<region>.amazonaws.com` (and fauxqs' `sqs.<region>.<host>`) or the legacy `<region>.queue.amazonaws.com`. */
+export function regionOfQueueUrl(queueUrl: string): string | undefined {
+  const { hostname } = new URL(queueUrl);
+  return /(?:^|\.)sqs\.([a-z0-9-]+)\./.exec(hostname)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(hostname)?.[1];
 }
 
 /** An SQS message as Lambda's SQS event source hands it to the function. */

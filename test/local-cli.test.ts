@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { startLocalQueue } from '../local/local-queue.ts';
 import { routeEvents, sendToQueue } from '../local/router.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
@@ -16,20 +17,21 @@ import { subscribe } from './helpers/subscriber.ts';
 
 const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
 
+/** Without `input`, stdin is /dev/null: no input at all, as in CI. */
 function run(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: { ...process.env, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk) => {
+  child.stdout?.on('data', (chunk) => {
     stdout += String(chunk);
   });
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
   });
-  child.stdin.end(options.input ?? '');
+  child.stdin?.end(options.input);
   const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
   return { child, exited, output: () => stdout + stderr };
 }
@@ -77,12 +79,12 @@ describe('npm start', () => {
   }, async () => {
     const { child, exited } = run([], { env: { REDIS_URL: '' } });
     const port = await new Promise<string>((resolve) => {
-      child.stdout.on('data', (chunk) => {
+      child.stdout?.on('data', (chunk) => {
         const match = /redis-server on port (\d+)/.exec(String(chunk));
         if (match?.[1] !== undefined) resolve(match[1]);
       });
     });
-    child.stdout.destroy();
+    child.stdout?.destroy();
     await exited;
 
     const probe = connect(Number(port), '127.0.0.1');
@@ -114,7 +116,7 @@ describe('npm start', () => {
     const { code, stdout } = await exited;
     rmSync(dir, { recursive: true, force: true });
     assert.equal(code, 0, stdout);
-    assert.match(stdout, new RegExp(`replaying 3 events from ${file}`));
+    assert.match(stdout, new RegExp(`reading events from ${file}`));
     assert.match(stdout, /delivered 3\/3 events, 0 dead-lettered\n$/);
   });
 
@@ -152,12 +154,15 @@ describe('npm start', () => {
     assert.match(stderr, /REDIS_URL/);
   });
 
-  it('exits non-zero when an event is not delivered', { timeout: 60_000 }, async () => {
-    // A misconfigured function fails every record: after maxReceiveCount it is dead-lettered, not dropped.
+  it('exits 1 when an event is not delivered', { timeout: 60_000 }, async () => {
+    // A Redis user that may not PUBLISH: every record fails and, after maxReceiveCount, is dead-lettered, not dropped.
+    const admin = new Redis(redis.url);
+    track({ close: () => admin.quit().then(() => undefined) });
+    await admin.call('ACL', 'SETUSER', 'nopublish', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-publish');
     const [first] = sampleEvents();
     const { exited } = run(['--max-receive-count', '1', '--visibility-timeout', '1'], {
       input: JSON.stringify(first),
-      env: { REDIS_URL: redis.url, REQUIRE_SUBSCRIBER: 'maybe' },
+      env: { REDIS_URL: `redis://nopublish:pw@127.0.0.1:${redis.port}` },
     });
     const { code, stdout } = await exited;
     assert.equal(code, 1, stdout);
@@ -175,7 +180,7 @@ describe('npm start', () => {
     // The SDK sends to the queue URL's host, as it does with real SQS: a loopback URL for the local server.
     const local = new URL(queue.queueUrl);
     local.hostname = '127.0.0.1';
-    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1'], {
+    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1', '--wait-time-seconds', '1'], {
       env: { REDIS_URL: redis.url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
     });
     track({ close: () => void child.kill('SIGKILL') });
@@ -186,7 +191,7 @@ describe('npm start', () => {
     const { code } = await exited;
 
     assert.equal(code, 0, output());
-    assert.match(output(), /finishing the batch in flight/);
+    assert.match(output(), /finishing the receives and batches in flight/);
     assert.ok(await queueEmpty(queue), 'published messages were deleted');
     assert.deepEqual(
       subscriber.received.map((item) => JSON.parse(item.message).id).sort(),

@@ -1,0 +1,50 @@
+import { describeError } from '../lambda/errors.ts';
+
+/** A mistake the user can fix (a flag, a setting, a file, an unreachable dependency): one line, no stack trace. */
+export class CliError extends Error {
+  override name = 'CliError';
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** `user:password@` in any URL of a text becomes `***@`: a message may quote a URL that carries credentials. */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
+}
+
+/** One line of an error for a person: name and message, credentials removed, never the stack. */
+export function oneLine(error: unknown): string {
+  if (error instanceof CliError) return redactUrls(error.message);
+  const { name, message } = describeError(error);
+  const text = message.split('\n')[0] ?? '';
+  return redactUrls(name === 'Error' ? text : `${name}: ${text}`);
+}
+
+/** A parseArgs error (unknown flag, missing value, positional argument) as a usage error: exit 2 with the usage. */
+export function usageError(error: unknown, usage: string): CliError {
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new CliError(`${message}\n\n${usage}`, 2);
+}
+
+/**
+ * Runs a command's main function with the exit codes of every command here: what it returns (0 all delivered,
+ * 1 something not delivered), 2 for a CliError (usage, settings), 1 for anything unexpected, each as one line.
+ */
+export async function runMain(main: () => Promise<number>): Promise<void> {
+  const fatal = (error: unknown) => {
+    process.stderr.write(`error: ${oneLine(error)}\n`);
+    process.exit(error instanceof CliError ? error.exitCode : 1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  try {
+    process.exitCode = await main();
+  } catch (error) {
+    if (error instanceof CliError) process.stderr.write(`${oneLine(error)}\n`);
+    else process.stderr.write(`error: ${oneLine(error)}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
+}

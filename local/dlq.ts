@@ -1,0 +1,205 @@
+import { parseArgs } from 'node:util';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import type { Environment } from '../lambda/config.ts';
+import { CliError, usageError } from './cli.ts';
+import { wholeNumber } from './poller-cli.ts';
+import { explainAwsError } from './preflight.ts';
+import { regionOfQueueUrl } from './sqs-records.ts';
+
+export const DLQ_USAGE = `Usage: npm run dlq -- --queue-url DLQ_URL [--redrive] [options]
+
+Lists what waits in a dead-letter queue: message id, message group, receive count, when it was first sent, the
+event's id and detail-type. Listing receives each message with a short visibility timeout (--visibility-timeout,
+default 10 s) and makes it visible again as soon as the list is done: nothing is deleted. A FIFO queue hands out a
+group's next message only after the earlier ones, so the list shows at least the oldest message of every group.
+
+With --redrive, starts an SQS message move task that moves every message back to the queue it was dead-lettered
+from (StartMessageMoveTask); fix the cause first, or the events come back here.
+
+Options:
+  --queue-url URL           the dead-letter queue (the stack's DeadLetterQueueUrl output)
+  --redrive                 move the messages back to their source queue
+  --max N                   list at most N messages (default 100)
+  --visibility-timeout S    how long a listed message stays hidden at most (default 10, 1 to 60)
+  --endpoint-url URL        an SQS emulator's endpoint
+  --region R                region of a queue URL that names none (default AWS_REGION)
+  --help                    this text
+
+IAM: sqs:GetQueueAttributes, sqs:ReceiveMessage, sqs:ChangeMessageVisibility on the dead-letter queue; with
+--redrive also sqs:StartMessageMoveTask and sqs:DeleteMessage on it and sqs:SendMessage on the source queue.`;
+
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly group: string;
+  readonly receiveCount: number;
+  readonly sentAt: string;
+  readonly eventId: string;
+  readonly detailType: string;
+}
+
+export interface DlqDeps {
+  readonly env?: Environment;
+  readonly write?: (line: string) => void;
+  /** A client for a region; tests inject one. */
+  readonly client?: (region: string, endpoint: string | undefined) => SQSClient;
+}
+
+export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let values: ReturnType<typeof parseDlqArgs>;
+  try {
+    values = parseDlqArgs(argv);
+  } catch (error) {
+    throw usageError(error, DLQ_USAGE);
+  }
+  if (values.help) {
+    write(DLQ_USAGE);
+    return 0;
+  }
+  const queueUrl = values['queue-url'];
+  if (queueUrl === undefined) throw new CliError(`--queue-url is required\n\n${DLQ_USAGE}`, 2);
+  if (!URL.canParse(queueUrl)) throw new CliError(`--queue-url ${queueUrl}: not a URL`, 2);
+  const region = regionOfQueueUrl(queueUrl) ?? values.region ?? env.AWS_REGION;
+  if (region === undefined) throw new CliError(`--queue-url ${queueUrl}: the URL names no region; pass --region`, 2);
+  const max = wholeNumber('max', values.max, 100, 1, 10_000);
+  const visibility = wholeNumber('visibility-timeout', values['visibility-timeout'], 10, 1, 60);
+  const endpoint = values['endpoint-url'];
+  const sqs = deps.client?.(region, endpoint) ?? new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
+  try {
+    let attributes: Record<string, string>;
+    try {
+      ({ Attributes: attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+      ));
+    } catch (error) {
+      throw new CliError(`queue ${queueUrl} (region ${region}): ${explainAwsError(error)}`, 2);
+    }
+    const waiting = Number(attributes.ApproximateNumberOfMessages ?? '0');
+    const listed = await listDeadLetters(sqs, queueUrl, { max, visibilitySeconds: visibility });
+    write(
+      `${queueUrl}: about ${waiting} message(s) waiting; listed ${listed.length} (each hidden for at most ${visibility} s while listed, then visible again; receive counts include this listing's receive)`,
+    );
+    if (listed.length > 0) {
+      const rows = listed.map((item) => [
+        item.messageId,
+        item.group,
+        String(item.receiveCount),
+        item.sentAt,
+        item.eventId,
+        item.detailType,
+      ]);
+      for (const line of table(['MESSAGE ID', 'GROUP', 'RECEIVES', 'SENT', 'EVENT ID', 'DETAIL-TYPE'], rows)) write(line);
+    }
+    if (!values.redrive) return 0;
+    if (waiting === 0 && listed.length === 0) {
+      write('nothing to redrive');
+      return 0;
+    }
+    try {
+      const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: attributes.QueueArn }));
+      write(`redrive started: the messages move back to the queue they came from (task ${TaskHandle})`);
+      write(`follow it with: aws sqs list-message-move-tasks --source-arn ${attributes.QueueArn} --region ${region}`);
+    } catch (error) {
+      throw new CliError(`redrive of ${queueUrl}: ${explainAwsError(error)}`, 2);
+    }
+    return 0;
+  } finally {
+    if (deps.client === undefined) sqs.destroy();
+  }
+}
+
+function parseDlqArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'queue-url': { type: 'string' },
+      redrive: { type: 'boolean', default: false },
+      max: { type: 'string' },
+      'visibility-timeout': { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      region: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  }).values;
+}
+
+/**
+ * Receives until the queue hands out nothing more (or `max`), each message hidden for `visibilitySeconds` at most,
+ * then makes every listed message visible again at once. Nothing is deleted.
+ */
+export async function listDeadLetters(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { max: number; visibilitySeconds: number },
+): Promise<DeadLetter[]> {
+  const seen = new Map<string, Message>();
+  try {
+    while (seen.size < options.max) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, options.max - seen.size),
+          VisibilityTimeout: options.visibilitySeconds,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const fresh = Messages.filter((message) => message.MessageId !== undefined && !seen.has(message.MessageId));
+      if (fresh.length === 0) break;
+      for (const message of fresh) seen.set(message.MessageId ?? '', message);
+    }
+  } finally {
+    const handles = [...seen.values()].map((message) => message.ReceiptHandle ?? '');
+    for (let start = 0; start < handles.length; start += 10) {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles
+            .slice(start, start + 10)
+            .map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+  }
+  return [...seen.values()].map(describeDeadLetter);
+}
+
+function describeDeadLetter(message: Message): DeadLetter {
+  const attributes = message.Attributes ?? {};
+  let event: { id?: unknown; 'detail-type'?: unknown } = {};
+  try {
+    const parsed = JSON.parse(message.Body ?? '') as unknown;
+    if (typeof parsed === 'object' && parsed !== null) event = parsed as typeof event;
+  } catch {
+    // A body that is not JSON is listed without an event id: that is often why it is here.
+  }
+  const sent = Number(attributes.SentTimestamp);
+  return {
+    messageId: message.MessageId ?? '',
+    group: attributes.MessageGroupId ?? '-',
+    receiveCount: Number(attributes.ApproximateReceiveCount ?? '0'),
+    sentAt: Number.isFinite(sent) ? new Date(sent).toISOString() : '-',
+    eventId: typeof event.id === 'string' ? event.id : '(not JSON or no id)',
+    detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : '-',
+  };
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [format(header), ...rows.map(format)];
+}

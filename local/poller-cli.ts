@@ -1,0 +1,183 @@
+import { parseArgs } from 'node:util';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Environment } from '../lambda/config.ts';
+import { createHandler } from '../lambda/handler.ts';
+import { createJsonLogger, type Logger } from '../lambda/log.ts';
+import { CliError, usageError } from './cli.ts';
+import { type Poller, startPoller } from './poller.ts';
+import { checkQueue, checkRedis, checkSettings } from './preflight.ts';
+import { regionOfQueueUrl } from './sqs-records.ts';
+
+export const POLLER_USAGE = `Usage: node poller.mjs --queue-url URL [--queue-url URL ...] [options]
+
+Consumes SQS FIFO queues next to Redis, as the Lambda function would: each message is published to its account's
+channel; what fails stays on the queue and is retried, then dead-lettered. One process drains every region's queue:
+each queue's region comes from its URL.
+
+Options:
+  --queue-url URL      a queue to consume (repeat for several regions)
+  --endpoint-url URL   send SQS calls there instead of AWS (an emulator such as fauxqs or LocalStack)
+  --region R           region of queue URLs that name none (default AWS_REGION)
+  --concurrency N      batches in flight per queue (default 2; a FIFO group is never handed out twice at once)
+  --wait-time-seconds S  long polling, 1 to 20 (default 20); SIGTERM waits for the receive in flight, at most this
+  --verbose            print every function log line (default: warnings and errors)
+  --help               this text
+
+Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
+(the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CONNECT_TIMEOUT_MS,
+REDIS_COMMAND_TIMEOUT_MS; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role).
+
+Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 2 when a setting, Redis or a queue is wrong
+at start (one line says which).`;
+
+export interface PollQueuesOptions {
+  readonly queueUrls: readonly string[];
+  readonly endpointUrl?: string | undefined;
+  /** For queue URLs that name no region. */
+  readonly region?: string | undefined;
+  readonly concurrency?: number;
+  /** Long polling; a stop waits at most this long for the receive in flight. */
+  readonly waitTimeSeconds?: number;
+  readonly verbose?: boolean;
+  readonly env: Environment;
+  /** Human lines (start, stop, warnings); the function's JSON log lines go to stdout. */
+  readonly say?: (line: string) => void;
+}
+
+/** `node dist/poller.mjs ...`: the poller as a product. Returns the exit code. */
+export async function runPollerCli(argv: readonly string[], env: Environment = process.env): Promise<number> {
+  let values: ReturnType<typeof parsePollerArgs>;
+  try {
+    values = parsePollerArgs(argv);
+  } catch (error) {
+    throw usageError(error, POLLER_USAGE);
+  }
+  if (values.help) {
+    process.stdout.write(`${POLLER_USAGE}\n`);
+    return 0;
+  }
+  return pollQueues({
+    queueUrls: values['queue-url'] ?? [],
+    endpointUrl: values['endpoint-url'],
+    region: values.region,
+    concurrency: wholeNumber('concurrency', values.concurrency, 2, 1, 10),
+    waitTimeSeconds: wholeNumber('wait-time-seconds', values['wait-time-seconds'], 20, 1, 20),
+    verbose: values.verbose,
+    env,
+  });
+}
+
+function parsePollerArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'queue-url': { type: 'string', multiple: true },
+      'endpoint-url': { type: 'string' },
+      region: { type: 'string' },
+      concurrency: { type: 'string' },
+      'wait-time-seconds': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }).values;
+}
+
+export function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+    throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`, 2);
+  }
+  return value;
+}
+
+/** Function log lines as JSON on stdout; without `verbose` only warnings and errors. */
+export function functionLogger(verbose: boolean, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+  return createJsonLogger((line) => {
+    if (verbose || !line.includes('"level":"INFO"')) write(`${line}\n`);
+  });
+}
+
+interface QueueTarget {
+  readonly url: string;
+  readonly region: string;
+}
+
+function queueTargets(queueUrls: readonly string[], fallbackRegion: string | undefined): QueueTarget[] {
+  if (queueUrls.length === 0) throw new CliError(`--queue-url is required\n\n${POLLER_USAGE}`, 2);
+  return [...new Set(queueUrls)].map((url) => {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new CliError(`--queue-url ${url}: not an http(s) URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME.fifo)`, 2);
+    }
+    const region = regionOfQueueUrl(url) ?? fallbackRegion;
+    if (region === undefined) throw new CliError(`--queue-url ${url}: the URL names no region; pass --region`, 2);
+    return { url, region };
+  });
+}
+
+/**
+ * Checks everything the run needs (settings, Redis, each queue and the credentials for it), each with one line
+ * on failure, and only then consumes every queue until SIGTERM or SIGINT, which finish the batches in flight.
+ */
+export async function pollQueues(options: PollQueuesOptions): Promise<number> {
+  const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const targets = queueTargets(options.queueUrls, options.region ?? options.env.AWS_REGION);
+  if (options.endpointUrl !== undefined && !URL.canParse(options.endpointUrl)) {
+    throw new CliError(`--endpoint-url ${options.endpointUrl}: not a URL`, 2);
+  }
+  const config = checkSettings(options.env);
+  await checkRedis(config);
+
+  const clients = new Map<string, SQSClient>();
+  const clientFor = (region: string) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = new SQSClient({ region, ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }) });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  try {
+    for (const target of targets) {
+      const { fifo } = await checkQueue(clientFor(target.region), target.url, target.region);
+      if (!fifo) say(`warning: ${target.url} is not a FIFO queue; order within a group is not kept`);
+    }
+  } catch (error) {
+    for (const client of clients.values()) client.destroy();
+    throw error;
+  }
+
+  const logger = functionLogger(options.verbose ?? false);
+  const handler = createHandler({ env: options.env, logger });
+  const pollers: Poller[] = targets.map((target) =>
+    startPoller({
+      sqs: clientFor(target.region),
+      queueUrl: target.url,
+      region: target.region,
+      handler,
+      logger,
+      waitTimeSeconds: options.waitTimeSeconds ?? 20,
+      concurrency: options.concurrency ?? 2,
+      finishLongPollOnStop: true,
+    }),
+  );
+  say(
+    `polling ${targets.map((target) => `${target.url} (${target.region})`).join(', ')}; SIGTERM or Ctrl-C finishes the batches in flight and exits`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  // A second signal does not wait.
+  process.once(signal, () => process.exit(130));
+  say(
+    `${signal}: finishing the receives and batches in flight (at most ${options.waitTimeSeconds ?? 20} s, a second signal exits now)`,
+  );
+  await Promise.all(pollers.map((poller) => poller.stop()));
+  await handler.close();
+  for (const client of clients.values()) client.destroy();
+  say('stopped');
+  return 0;
+}

@@ -1,0 +1,129 @@
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { Redis } from 'ioredis';
+import { type Environment, loadConfig, type SyncConfig } from '../lambda/config.ts';
+import { ConfigError, describeError } from '../lambda/errors.ts';
+import { parseRedisSecret } from '../lambda/secret.ts';
+import { CliError, redactUrls } from './cli.ts';
+
+/** Start-up checks wait this long at most for one answer (Redis, Secrets Manager, SQS): a clear line, not a hang. */
+export const PREFLIGHT_TIMEOUT_MS = 5000;
+
+/** The function's own settings check (lambda/config.ts): a problem is a usage error, reported before anything runs. */
+export function checkSettings(env: Environment): SyncConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+/** Where a Redis URL points, without user or password: what messages may name. */
+export function redisAddress(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  return `${url.protocol}//${url.hostname}:${url.port === '' ? '6379' : url.port}`;
+}
+
+/**
+ * One short connection and a PING: a closed port, a wrong password or a host that does not answer stops the start
+ * with one line that names the address, never the password. With REDIS_AUTH_SECRET_ARN the password comes from the
+ * secret, as the function reads it.
+ */
+export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<void> {
+  const address = redisAddress(config.redisUrl);
+  const credentials = config.redisAuthSecretArn === undefined ? {} : await readSecret(config.redisAuthSecretArn, timeoutMs);
+  let lastError: unknown;
+  const client = new Redis(config.redisUrl, {
+    ...credentials,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    // Its default (2 s, a timer that holds the process) would delay the one-line exit of a failed check.
+    disconnectTimeout: 200,
+  });
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs + 500);
+  });
+  try {
+    await Promise.race([client.connect().then(() => client.ping()), deadline]);
+  } catch (error) {
+    throw new CliError(`Redis at ${address}: ${explainRedisError(lastError ?? error, error)}`, 2);
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+function explainRedisError(cause: unknown, error: unknown): string {
+  const code = (cause as { code?: unknown }).code;
+  const { message } = describeError(cause);
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) {
+    return 'the user name or password was rejected (WRONGPASS)';
+  }
+  if (/NOAUTH/i.test(message)) return 'a password is required (NOAUTH): put it in REDIS_URL or REDIS_AUTH_SECRET_ARN';
+  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'ETIMEDOUT' || /no answer within/.test(describeError(error).message)) return 'no answer in time';
+  // An ioredis error may carry the AUTH command's arguments: only its name and first line, credentials removed.
+  return redactUrls(`${describeError(cause).name}: ${message.split('\n')[0]}`);
+}
+
+async function readSecret(secretArn: string, timeoutMs: number): Promise<{ username?: string; password: string }> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  // The secret is read from its own region, whatever region the queues are in.
+  const region = secretArn.split(':')[3];
+  const client = new SecretsManagerClient({ region, maxAttempts: 2 });
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+    return parseRedisSecret(SecretString);
+  } catch (error) {
+    throw new CliError(`REDIS_AUTH_SECRET_ARN ${secretArn}: ${explainAwsError(error)}`, 2);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** GetQueueAttributes on the queue: it exists, in the region its URL names, and the credentials may read it. */
+export async function checkQueue(sqs: SQSClient, queueUrl: string, region: string, timeoutMs = PREFLIGHT_TIMEOUT_MS) {
+  try {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'FifoQueue'] }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+    return { arn: Attributes.QueueArn, fifo: Attributes.FifoQueue === 'true' };
+  } catch (error) {
+    throw new CliError(`queue ${queueUrl} (region ${region}): ${explainAwsError(error)}`, 2);
+  }
+}
+
+/** The usual AWS failures at start, each in words that say what to fix. */
+export function explainAwsError(error: unknown): string {
+  const { name, message } = describeError(error);
+  const code = (error as { code?: unknown }).code;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return 'no AWS credentials found (environment, ~/.aws, SSO, or an instance or container role)';
+  }
+  if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue' || /does not exist/i.test(message)) {
+    return 'no such queue (check the URL, its account and its region)';
+  }
+  if (name === 'ResourceNotFoundException') return 'not found (check the ARN and its region)';
+  if (name === 'AccessDenied' || name === 'AccessDeniedException' || /not authorized/i.test(message)) {
+    return `access denied: ${message.split('\n')[0]}`;
+  }
+  if (name === 'InvalidClientTokenId' || name === 'UnrecognizedClientException' || name === 'SignatureDoesNotMatch') {
+    return `the AWS credentials were rejected (${name})`;
+  }
+  if (name === 'TimeoutError' || name === 'AbortError') return 'no answer in time';
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  return redactUrls(`${name}: ${message.split('\n')[0]}`);
+}

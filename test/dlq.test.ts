@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { CliError } from '../local/cli.ts';
+import { runDlq } from '../local/dlq.ts';
+
+const DLQ_NAME = 'management-events-us-east-1-dlq.fifo';
+
+describe('npm run dlq', () => {
+  let fauxqs: FauxqsServer;
+  let real: SQSClient;
+  let dlqUrl = '';
+  let dlqArn = '';
+
+  before(async () => {
+    fauxqs = await startFauxqs({ port: 0, logger: false });
+    const dlq = fauxqs.createQueue(DLQ_NAME, {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    });
+    dlqUrl = dlq.queueUrl;
+    dlqArn = dlq.queueArn;
+    real = new SQSClient({
+      region: 'us-east-1',
+      endpoint: fauxqs.address,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    for (const [group, body] of [
+      ['ec2-instances-events', JSON.stringify({ id: 'evt-1', 'detail-type': 'EC2 Instance State-change Notification' })],
+      ['management-events-tags', JSON.stringify({ id: 'evt-2', 'detail-type': 'Tag Change on Resource' })],
+      ['api-calls', 'not json at all'],
+    ]) {
+      await real.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: body, MessageGroupId: group }));
+    }
+  });
+  after(async () => {
+    real.destroy();
+    await fauxqs.stop();
+  });
+
+  /** A client on the emulator: every call goes to fauxqs except StartMessageMoveTask, which fauxqs does not implement. */
+  function emulatorClientStubbingMoveTask() {
+    const client = new SQSClient({
+      region: 'us-east-1',
+      endpoint: fauxqs.address,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const mock = mockClient(client);
+    mock.on(GetQueueAttributesCommand).callsFake((input) => real.send(new GetQueueAttributesCommand(input)));
+    mock.on(ReceiveMessageCommand).callsFake((input) => real.send(new ReceiveMessageCommand(input)));
+    mock.on(ChangeMessageVisibilityBatchCommand).callsFake((input) => real.send(new ChangeMessageVisibilityBatchCommand(input)));
+    mock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-handle-1' });
+    return { client, mock };
+  }
+
+  it('lists id, group and receive count of what waits, and leaves every message there, visible again', async () => {
+    const lines: string[] = [];
+    const { client } = emulatorClientStubbingMoveTask();
+    const code = await runDlq(['--queue-url', dlqUrl], { write: (line) => lines.push(line), client: () => client });
+
+    assert.equal(code, 0);
+    assert.match(lines[0] ?? '', /about 3 message\(s\) waiting; listed 3 \(each hidden for at most 10 s/);
+    const rows = lines.slice(2).map((line) => line.split(/\s{2,}/));
+    assert.deepEqual(rows.map(([, group, receives, , eventId]) => [group, receives, eventId]).sort(), [
+      ['api-calls', '1', '(not JSON or no id)'],
+      ['ec2-instances-events', '1', 'evt-1'],
+      ['management-events-tags', '1', 'evt-2'],
+    ]);
+    // Visible again right away: a receive now gets all three (one per group).
+    const { Messages = [] } = await real.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
+    assert.equal(Messages.length, 3);
+  });
+
+  it('--redrive starts a message move task from the dead-letter queue back to its source', async () => {
+    const lines: string[] = [];
+    const { client, mock } = emulatorClientStubbingMoveTask();
+    const code = await runDlq(['--queue-url', dlqUrl, '--redrive'], { write: (line) => lines.push(line), client: () => client });
+
+    assert.equal(code, 0);
+    const calls = mock.commandCalls(StartMessageMoveTaskCommand);
+    assert.equal(calls.length, 1);
+    // No DestinationArn: SQS moves each message back to the queue it was dead-lettered from.
+    assert.deepEqual(calls[0]?.args[0].input, { SourceArn: dlqArn });
+    assert.match(lines.join('\n'), /redrive started: .*task task-handle-1/);
+  });
+
+  it('names a queue that does not exist in one line (exit 2)', async () => {
+    const { client } = emulatorClientStubbingMoveTask();
+    await assert.rejects(
+      runDlq(['--queue-url', `${dlqUrl}-missing`], { client: () => client }),
+      (error: unknown) =>
+        error instanceof CliError && error.exitCode === 2 && /-missing \(region us-east-1\): no such queue/.test(error.message),
+    );
+  });
+
+  it('refuses a bad flag with the usage (exit 2)', async () => {
+    await assert.rejects(
+      runDlq(['--queue-url', dlqUrl, '--purge']),
+      (error: unknown) =>
+        error instanceof CliError &&
+        error.exitCode === 2 &&
+        /^Unknown option '--purge'[\s\S]*Usage: npm run dlq/.test(error.message),
+    );
+  });
+});

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../infra/app.ts';
+import { SyncStack } from '../infra/sync-stack.ts';
+import { cfnLintErrors } from './helpers/cfn-lint.ts';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis-auth-AbCdEf';
+
+function pollerTemplate(context: Record<string, unknown> = {}): Template {
+  const app = buildApp(new App({ context: { regions: 'eu-west-1', consumer: 'poller', ...context } }));
+  // Synthesized as `cdk synth` does: cdk-nag's findings would throw here.
+  app.synth();
+  const [stack] = app.node.children.filter((child): child is SyncStack => child instanceof SyncStack);
+  assert.ok(stack !== undefined);
+  return Template.fromStack(stack);
+}
+
+function queueLogicalId(template: Template): string {
+  const [id] = Object.keys(
+    template.findResources('AWS::SQS::Queue', { Properties: { QueueName: 'management-events-eu-west-1.fifo' } }),
+  );
+  assert.ok(id !== undefined);
+  return id;
+}
+
+describe('consumer=poller: the managed policy the poller runs with', () => {
+  it('allows exactly ReceiveMessage, DeleteMessage and GetQueueAttributes on the queue, and outputs its ARN', () => {
+    const template = pollerTemplate();
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    assert.equal(Object.keys(policies).length, 1);
+    const [policyId] = Object.keys(policies);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            Resource: { 'Fn::GetAtt': [queueLogicalId(template), 'Arn'] },
+            Sid: 'ConsumeTheQueue',
+          },
+        ],
+      },
+    });
+    template.hasOutput('PollerPolicyArn', { Value: { Ref: policyId } });
+  });
+
+  it('adds GetSecretValue on the Redis secret, and nothing else, when there is one', () => {
+    const template = pollerTemplate({ redisAuthSecretArn: SECRET_ARN });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Sid: 'ConsumeTheQueue' }),
+          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN, Sid: 'ReadTheRedisSecret' },
+        ],
+      },
+    });
+  });
+
+  it('is a template CloudFormation accepts (cfn-lint: no errors)', () => {
+    const template = pollerTemplate({ redisAuthSecretArn: SECRET_ARN }).toJSON();
+    assert.deepEqual(cfnLintErrors([template], ['eu-west-1']), []);
+  });
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { oneLine } from '../local/cli.ts';
+import { freePort } from '../local/free-port.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { hasStackTrace, runCli } from './helpers/cli.ts';
+import { CHANNEL, sampleEvents } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+import { subscribe } from './helpers/subscriber.ts';
+
+const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
+
+describe('npm start: usage and settings errors', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer(['--requirepass', 'right-password']);
+
+  for (const [what, args, expected] of [
+    ['an unknown flag', ['--bogus'], /^Unknown option '--bogus'/],
+    ['a positional argument', ['events.jsonl'], /^Unexpected argument 'events.jsonl'/],
+    ['--events without a value', ['--events'], /^Option '--events <value>' argument missing/],
+  ] as const) {
+    it(`prints the usage and exits 2 on ${what}, without a stack trace`, { timeout: 30_000 }, async () => {
+      const { code, stdout, stderr } = await runCli([MAIN, ...args], { input: '' }).exited;
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, expected);
+      assert.match(stderr, /\nUsage:\n/);
+      assert.equal(stdout, '');
+      assert.ok(!hasStackTrace(stderr), stderr);
+    });
+  }
+
+  it('--help prints the usage and exits 0', async () => {
+    const { code, stdout } = await runCli([MAIN, '--help'], { input: '' }).exited;
+    assert.equal(code, 0);
+    assert.match(stdout, /^Usage:\n/);
+  });
+
+  it('names a missing --events file in one line and exits 2', { timeout: 30_000 }, async () => {
+    const { code, stdout, stderr } = await runCli([MAIN, '--events', '/nonexistent/events.jsonl'], { input: '' }).exited;
+    assert.equal(code, 2, stdout + stderr);
+    assert.equal(stderr, '--events /nonexistent/events.jsonl: no such file\n');
+  });
+
+  const authedUrl = () => `redis://:right-password@127.0.0.1:${redis.port}`;
+  const settings: [string, () => Record<string, string>, RegExp][] = [
+    [
+      'REQUIRE_SUBSCRIBER=maybe',
+      () => ({ REDIS_URL: authedUrl(), REQUIRE_SUBSCRIBER: 'maybe' }),
+      /REQUIRE_SUBSCRIBER must be "true" or "false"/,
+    ],
+    ['REDIS_URL=garbage', () => ({ REDIS_URL: 'garbage' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    ['REDIS_URL=http://x', () => ({ REDIS_URL: 'http://x' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [
+      'a password in a URL with an invalid port',
+      () => ({ REDIS_URL: 'redis://:topsecret@127.0.0.1:99999' }),
+      /REDIS_URL must be/,
+    ],
+    ['a wrong password', () => ({ REDIS_URL: `redis://:topsecret@127.0.0.1:${redis.port}` }), /password was rejected/],
+    ['no password where one is required', () => ({ REDIS_URL: `redis://127.0.0.1:${redis.port}` }), /a password is required/],
+  ];
+  for (const [what, env, expected] of settings) {
+    it(`stops before reading any event on ${what}: one line, exit 2, no password echoed`, { timeout: 30_000 }, async () => {
+      const subscriber = track(await subscribe(authedUrl(), CHANNEL));
+      const input = sampleEvents()
+        .map((event) => JSON.stringify(event))
+        .join('\n');
+      const { code, stdout, stderr } = await runCli([MAIN], { input, env: env() }).exited;
+
+      assert.equal(code, 2, stdout + stderr);
+      assert.match(stderr, expected);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.ok(!(stdout + stderr).includes('topsecret'), stdout + stderr);
+      assert.ok(!hasStackTrace(stderr), stderr);
+      assert.doesNotMatch(stdout, /reading events/);
+      assert.equal(subscriber.received.length, 0);
+    });
+  }
+
+  it('stops on a closed Redis port with one line naming the address', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const { code, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: `redis://:topsecret@127.0.0.1:${port}` } })
+      .exited;
+    assert.equal(code, 2);
+    assert.equal(stderr, `Redis at redis://127.0.0.1:${port}: connection refused (nothing listens there)\n`);
+  });
+
+  it('never prints the credentials of a URL an unexpected error quotes, nor its stack', () => {
+    const error = new TypeError('cannot reach rediss://sync:s3cr3t@cache.internal:6379\n    at connect (file:///x.js:1:2)');
+    assert.equal(oneLine(error), 'TypeError: cannot reach rediss://***@cache.internal:6379');
+  });
+});

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { buildPoller } from '../local/build-poller.ts';
+import { freePort } from '../local/free-port.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { hasStackTrace, runCli } from './helpers/cli.ts';
+import { ACCOUNT, FUNCTION_ACCOUNT } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+import { subscribe } from './helpers/subscriber.ts';
+
+const channel = (account: string) => `topic-account-management-events-${account}`;
+
+function stateChange(id: string, account: string, region: string): string {
+  return JSON.stringify({
+    version: '0',
+    id,
+    'detail-type': 'EC2 Instance State-change Notification',
+    source: 'aws.ec2',
+    account,
+    time: '2026-11-20T10:00:00Z',
+    region,
+    resources: [`arn:aws:ec2:${region}:${account}:instance/i-${id}`],
+    detail: { 'instance-id': `i-${id}`, state: 'running' },
+  });
+}
+
+describe('dist/poller.mjs, alone in an empty folder', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+  let runDir = '';
+  let fauxqs: FauxqsServer;
+  let sqs: SQSClient;
+  const queues: Record<string, string> = {};
+
+  before(async () => {
+    const buildDir = mkdtempSync(join(tmpdir(), 'poller-build-'));
+    await buildPoller(join(buildDir, 'poller.mjs'));
+    runDir = mkdtempSync(join(tmpdir(), 'poller-run-'));
+    // The file alone: no node_modules, no package.json, no source map next to it.
+    copyFileSync(join(buildDir, 'poller.mjs'), join(runDir, 'poller.mjs'));
+    rmSync(buildDir, { recursive: true, force: true });
+    fauxqs = await startFauxqs({ port: 0, logger: false });
+    // sa-east-1 only for the start-up failures, ap-south-1 only for the stop during a long poll: no poller that ran
+    // before may have a long poll pending on them.
+    for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1', 'ap-south-1']) {
+      queues[region] = fauxqs.createQueue(`management-events-${region}.fifo`, {
+        region,
+        // Short, so that a record that failed during a Redis outage comes back soon.
+        attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '3' },
+      }).queueUrl;
+    }
+    sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: fauxqs.address,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+  });
+  after(async () => {
+    sqs.destroy();
+    await fauxqs.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  /** Only what a systemd unit would set: no NODE_PATH, no node_modules anywhere up from the folder. */
+  function poller(args: string[], env: Record<string, string>) {
+    const run = runCli([join(runDir, 'poller.mjs'), ...args], {
+      cwd: runDir,
+      replaceEnv: true,
+      env: { HOME: runDir, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    });
+    track({ close: () => void run.child.kill('SIGKILL') });
+    return run;
+  }
+  const credentials = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+  const queueArgs = () => [
+    '--endpoint-url',
+    fauxqs.address,
+    '--wait-time-seconds',
+    '1',
+    '--queue-url',
+    queues['us-east-1'] ?? '',
+    '--queue-url',
+    queues['eu-west-1'] ?? '',
+  ];
+
+  async function send(region: string, bodies: string[]) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues[region],
+        Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body, MessageGroupId: 'ec2-instances-events' })),
+      }),
+    );
+  }
+  async function waitEmpty(region: string) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queues[region],
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      if (Attributes.ApproximateNumberOfMessages === '0' && Attributes.ApproximateNumberOfMessagesNotVisible === '0') return;
+      if (Date.now() > deadline) throw new Error(`${region} queue not drained`);
+      await sleep(50);
+    }
+  }
+
+  it("drains two regions' queues into Redis in one process and exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
+    assert.deepEqual(readdirSync(runDir), ['poller.mjs']);
+    const east = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const west = track(await subscribe(redis.url, channel(FUNCTION_ACCOUNT)));
+    const eastBodies = ['e1', 'e2', 'e3'].map((id) => stateChange(id, ACCOUNT, 'us-east-1'));
+    const westBodies = ['w1', 'w2'].map((id) => stateChange(id, FUNCTION_ACCOUNT, 'eu-west-1'));
+    await send('us-east-1', eastBodies);
+    await send('eu-west-1', westBodies);
+
+    const run = poller(queueArgs(), { ...credentials, REDIS_URL: redis.url });
+    await east.waitFor(3, 30_000);
+    await west.waitFor(2, 30_000);
+    await waitEmpty('us-east-1');
+    await waitEmpty('eu-west-1');
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.exited;
+
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /SIGTERM: finishing the receives and batches in flight .*\nstopped\n$/);
+    assert.deepEqual(
+      east.received.map((item) => item.message),
+      eastBodies,
+    );
+    assert.deepEqual(
+      west.received.map((item) => item.message),
+      westBodies,
+    );
+  });
+
+  it('keeps retrying when Redis goes away after the start, and delivers once it is back', { timeout: 60_000 }, async () => {
+    const run = poller(queueArgs(), { ...credentials, REDIS_URL: redis.url });
+    const started = Date.now();
+    while (!run.output().includes('polling')) {
+      if (Date.now() - started > 20_000) throw new Error(run.output());
+      await sleep(20);
+    }
+    await redis.stop();
+    const body = stateChange('after-outage', ACCOUNT, 'us-east-1');
+    await send('us-east-1', [body]);
+    await sleep(2500);
+    await redis.start();
+    const east = track(await subscribe(redis.url, channel(ACCOUNT)));
+    await east.waitFor(1, 30_000);
+    await waitEmpty('us-east-1');
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+
+    assert.equal(code, 0);
+    // At least once: a batch whose answer was lost in the outage may be published again.
+    assert.deepEqual([...new Set(east.received.map((item) => item.message))], [body]);
+  });
+
+  it('SIGTERM during a long poll lets that receive finish: a message it brings is published, not left in flight', {
+    timeout: 60_000,
+  }, async () => {
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const args = ['--endpoint-url', fauxqs.address, '--wait-time-seconds', '5', '--queue-url', queues['ap-south-1'] ?? ''];
+    const run = poller(args, { ...credentials, REDIS_URL: redis.url });
+    const started = Date.now();
+    while (!run.output().includes('polling')) {
+      if (Date.now() - started > 20_000) throw new Error(run.output());
+      await sleep(20);
+    }
+    await sleep(300);
+    run.child.kill('SIGTERM');
+    // Arrives while the receive sent before the signal still waits.
+    const body = stateChange('during-stop', ACCOUNT, 'ap-south-1');
+    await send('ap-south-1', [body]);
+    const { code, stderr } = await run.exited;
+
+    assert.equal(code, 0, stderr);
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queues['ap-south-1'], AttributeNames: ['All'] }),
+    );
+    assert.equal(Attributes.ApproximateNumberOfMessagesNotVisible, '0', 'no message is stranded in flight');
+    assert.equal(Attributes.ApproximateNumberOfMessages, '0', JSON.stringify(Attributes));
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      [body],
+    );
+  });
+
+  const failArgs = () => ['--endpoint-url', fauxqs.address, '--queue-url', queues['sa-east-1'] ?? ''];
+  const failures: [string, () => string[], () => Record<string, string>, () => RegExp][] = [
+    [
+      'a queue that does not exist',
+      () => [...failArgs(), '--queue-url', `${queues['sa-east-1']}-missing`],
+      () => ({ ...credentials, REDIS_URL: redis.url }),
+      () => /^queue http:\S+-missing \(region sa-east-1\): no such queue/,
+    ],
+    [
+      'a queue URL naming the wrong region',
+      () => [...failArgs(), '--queue-url', (queues['sa-east-1'] ?? '').replace('sqs.sa-east-1.', 'sqs.us-west-2.')],
+      () => ({ ...credentials, REDIS_URL: redis.url }),
+      () => /^queue http:\/\/sqs\.us-west-2\.\S+ \(region us-west-2\): no such queue/,
+    ],
+    [
+      'no AWS credentials',
+      failArgs,
+      () => ({ REDIS_URL: redis.url }),
+      () => /^queue http:\S+ \(region sa-east-1\): no AWS credentials found/,
+    ],
+    ['REDIS_URL missing', failArgs, () => ({ ...credentials }), () => /^invalid configuration: REDIS_URL is required/],
+    [
+      'REQUIRE_SUBSCRIBER=maybe',
+      failArgs,
+      () => ({ ...credentials, REDIS_URL: redis.url, REQUIRE_SUBSCRIBER: 'maybe' }),
+      () => /^invalid configuration: REQUIRE_SUBSCRIBER must be "true" or "false"/,
+    ],
+    [
+      'a wrong Redis password',
+      failArgs,
+      () => ({ ...credentials, REDIS_URL: `redis://poller:topsecret@127.0.0.1:${redis.port}` }),
+      () => /^Redis at redis:\/\/127\.0\.0\.1:\d+: the user name or password was rejected/,
+    ],
+    ['an unknown flag', () => ['--queue', 'x'], () => ({}), () => /^Unknown option '--queue'/],
+    ['no --queue-url', () => [], () => ({}), () => /^--queue-url is required/],
+  ];
+  for (const [what, args, env, expected] of failures) {
+    it(`exits 2 before consuming anything on ${what}, with one line and no password`, { timeout: 30_000 }, async () => {
+      await addRedisUser('poller', 'the-right-one');
+      // Unique: the queue deduplicates equal bodies.
+      const body = stateChange(`untouched-${Date.now()}-${Math.random()}`, ACCOUNT, 'sa-east-1');
+      await send('sa-east-1', [body]);
+      const { code, stdout, stderr } = await poller(args(), env()).exited;
+
+      assert.equal(code, 2, stdout + stderr);
+      assert.match(stderr, expected());
+      assert.ok(!(stdout + stderr).includes('topsecret'));
+      assert.ok(!hasStackTrace(stderr), stderr);
+      // The queue still holds the message, visible: nothing was received.
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queues['sa-east-1'], AttributeNames: ['All'] }),
+      );
+      assert.equal(Attributes.ApproximateNumberOfMessages, '1', JSON.stringify(Attributes));
+      await drain();
+    });
+  }
+
+  it('stops on a closed Redis port with one line naming the address, not the password', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const { code, stderr } = await poller(queueArgs(), { ...credentials, REDIS_URL: `redis://u:topsecret@127.0.0.1:${port}` })
+      .exited;
+    assert.equal(code, 2);
+    assert.equal(stderr, `Redis at redis://127.0.0.1:${port}: connection refused (nothing listens there)\n`);
+  });
+
+  async function addRedisUser(name: string, password: string) {
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis.url);
+    await admin.call('ACL', 'SETUSER', name, 'reset', 'on', `>${password}`, '~*', '&*', '+@all');
+    await admin.quit();
+  }
+
+  /** Empties the failure cases' queue between cases (a purge). */
+  async function drain() {
+    const { PurgeQueueCommand } = await import('@aws-sdk/client-sqs');
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queues['sa-east-1'] }));
+  }
+});
