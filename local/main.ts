@@ -2,6 +2,7 @@ import { accessSync, constants, createReadStream, fstatSync, statSync } from 'no
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
+import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { CliError, runMain, usageError } from './cli.ts';
 import { readEvents } from './event-stream.ts';
 import { describeForInventory } from './inventory-subscriber.ts';
@@ -11,6 +12,7 @@ import { functionLogger, pollQueues, wholeNumber } from './poller-cli.ts';
 import { checkRedis, checkSettings } from './preflight.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
 import { routeEvents } from './router.ts';
+import { describeStreams } from './stream-catch-up.ts';
 
 const USAGE = `Usage:
   npm start                               replay the sample events through the whole pipeline, locally
@@ -224,6 +226,10 @@ async function localPipeline(run: LocalRun): Promise<number> {
     // Idle long enough for a failing event to use up its receives and be dead-lettered.
     const result = await pipeline.settle((maxReceiveCount + 1) * visibilityTimeoutSeconds * 1000 + 5000);
     const total = result.sent + refused;
+    // The durable mirror (STREAM_RETENTION_HOURS): what a subscriber that missed all of it reads to catch up.
+    if ((process.env.STREAM_RETENTION_HOURS ?? '').trim() !== '') {
+      for (const line of await describeStreams(redisUrl, process.env.TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX)) console.log(line);
+    }
     console.log(
       `delivered ${result.delivered}/${total} events, ${result.deadLettered} dead-lettered${refused > 0 ? `, ${refused} refused by the queue` : ''}`,
     );

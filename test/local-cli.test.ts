@@ -63,6 +63,27 @@ describe('npm start', () => {
     );
   });
 
+  it("with STREAM_RETENTION_HOURS, leaves every delivered event in its account's stream for a consumer that was away", {
+    timeout: 60_000,
+  }, async () => {
+    const stream = '{management-events-sync}:topic-account-management-events-123456789012';
+    const reader = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => reader.disconnect() });
+    await reader.del(stream);
+
+    const { exited } = run([], { env: { REDIS_URL: redis.url, STREAM_RETENTION_HOURS: '1' } });
+    const { code, stdout } = await exited;
+
+    assert.equal(code, 0, stdout);
+    const { routed } = routeEvents(sampleEvents());
+    const entries = (await reader.xrange(stream, '-', '+')) as [string, string[]][];
+    assert.deepEqual(
+      entries.map(([, fields]) => (JSON.parse(fields[1] ?? '{}') as { id: string }).id).sort(),
+      routed.map((event) => event.id).sort(),
+    );
+    assert.ok(stdout.includes(`stream ${stream}: ${routed.length} entries`), stdout);
+  });
+
   it('starts its own redis-server when REDIS_URL is not set, and stops it', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '' } });
     const { code, stdout } = await exited;

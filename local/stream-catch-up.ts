@@ -1,0 +1,32 @@
+import { Redis } from 'ioredis';
+import { SCRIPT_KEY } from '../lambda/redis.ts';
+
+/**
+ * What a consumer that was away finds in the durable mirror: each account's stream, how many entries it holds, and
+ * the first and last event ids a resuming consumer would read (`XRANGE key (lastId +`). One line per stream.
+ */
+export async function describeStreams(redisUrl: string, topicPrefix: string): Promise<string[]> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const keys = (await redis.keys(`${SCRIPT_KEY}:${topicPrefix}*`)).sort();
+    const lines: string[] = [];
+    for (const key of keys) {
+      const entries = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+      const id = (entry: [string, string[]] | undefined) => {
+        try {
+          return String((JSON.parse(entry?.[1][1] ?? '{}') as { id?: unknown }).id ?? '(no id)');
+        } catch {
+          return '(not JSON)';
+        }
+      };
+      lines.push(
+        `stream ${key}: ${entries.length} entries, from ${id(entries[0])} to ${id(entries.at(-1))} (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
+      );
+    }
+    return lines;
+  } finally {
+    redis.disconnect();
+  }
+}
