@@ -134,8 +134,8 @@ export class SyncStack extends Stack {
       alarms.push(...this.addFunction(settings, region, queue));
     } else {
       new CfnOutput(this, 'PollerCommand', {
-        value: `npm start -- --queue-url ${queue.queueUrl} --region ${region}`,
-        description: 'Run the poller next to Redis (consumer=poller)',
+        value: `node poller.mjs --queue-url ${queue.queueUrl}`,
+        description: 'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',
       });
       this.addPollerPolicy(settings, queue);
     }

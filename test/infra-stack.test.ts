@@ -281,7 +281,7 @@ describe('options', () => {
     template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    assert.match(JSON.stringify(template.toJSON().Outputs.PollerCommand.Value), /npm start -- --queue-url/);
+    assert.match(JSON.stringify(template.toJSON().Outputs.PollerCommand.Value), /node poller.mjs --queue-url/);
   });
 
   it('grants read on the Redis secret only, and passes its ARN, not its value', () => {
