@@ -135,7 +135,8 @@ export class SyncStack extends Stack {
     } else {
       new CfnOutput(this, 'PollerCommand', {
         value: `node poller.mjs --queue-url ${queue.queueUrl}`,
-        description: 'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',
+        description:
+          'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',
       });
       this.addPollerPolicy(settings, queue);
     }

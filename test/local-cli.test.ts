@@ -84,6 +84,26 @@ describe('npm start', () => {
     assert.ok(stdout.includes(`stream ${stream}: ${routed.length} entries`), stdout);
   });
 
+  it('puts the events of two member accounts on their two channels (an organization, central account)', {
+    timeout: 60_000,
+  }, async () => {
+    const file = new URL('../events/organization-events.jsonl', import.meta.url).pathname;
+    const channels = ['111111111111', '222222222222'].map((account) => `topic-account-management-events-${account}`);
+    const subscriber = track(await subscribe(redis.url, ...channels));
+
+    const { exited } = run(['--events', file], { env: { REDIS_URL: redis.url } });
+    const { code, stdout } = await exited;
+    await subscriber.waitFor(4);
+
+    assert.equal(code, 0, stdout);
+    for (const channel of channels) {
+      const bodies = subscriber.on(channel).map((item) => JSON.parse(item.message) as { account: string });
+      assert.equal(bodies.length, 2, channel);
+      assert.ok(bodies.every((event) => channel.endsWith(event.account)));
+      assert.equal(stdout.split('\n').filter((line) => line.startsWith(`inventory <- ${channel} `)).length, 2);
+    }
+  });
+
   it('starts its own redis-server when REDIS_URL is not set, and stops it', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '' } });
     const { code, stdout } = await exited;
