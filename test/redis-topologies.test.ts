@@ -343,7 +343,11 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
     assert.deepEqual(failedIds(await handler(sqsEvent(groupOf(1)), lambdaContext())), []);
     await subscriber.waitFor(1);
     const admins = cluster.nodes.map((node) => new Redis(node.port, '127.0.0.1'));
-    track({ close: () => admins.forEach((admin) => admin.disconnect()) });
+    track({
+      close: () => {
+        for (const admin of admins) admin.disconnect();
+      },
+    });
     await Promise.all(admins.map((admin) => admin.ping()));
     const late = groupOf(2);
 
