@@ -219,6 +219,20 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): St
   const archiveRetentionDays =
     text('archiveRetentionDays') === undefined ? undefined : integer('archiveRetentionDays', 1, 1, 3650);
 
+  // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.
+  if (consumer === 'poller') {
+    const functionOnly = [
+      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
+      ['redisCluster', 'REDIS_CLUSTER'],
+      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
+      ['topicPrefix', 'TOPIC_PREFIX'],
+    ].filter(([key]) => text(key as (typeof CONTEXT_KEYS)[number]) !== undefined);
+    for (const [key, variable] of functionOnly) {
+      warnings.push(
+        `${key} configures the sync function, which consumer=poller does not deploy: set ${variable} in the poller's environment`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ContextError(problems);
   return {
     regions,

@@ -160,6 +160,20 @@ export class SyncStack extends Stack {
   }
 
   /** What the poller's role or user needs, exactly: attach it where the poller runs (an instance role, a user). */
+  /** Created when none is given: its ID is output, for the cache's inbound rule (TCP 6379 from this group). */
+  private functionSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+      vpc,
+      description: 'management-events sync function',
+      allowAllOutbound: true,
+    });
+    new CfnOutput(this, 'FunctionSecurityGroupId', {
+      value: group.securityGroupId,
+      description: "Allow inbound TCP 6379 from this group in the Redis cache's security group",
+    });
+    return group;
+  }
+
   private addPollerPolicy(settings: StackSettings, queue: sqs.Queue): void {
     const statements = [
       new iam.PolicyStatement({
@@ -213,13 +227,7 @@ export class SyncStack extends Stack {
       const securityGroups =
         placement.securityGroupIds.length > 0
           ? placement.securityGroupIds.map((id) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup-${id}`, id))
-          : [
-              new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
-                vpc,
-                description: 'management-events sync function',
-                allowAllOutbound: true,
-              }),
-            ];
+          : [this.functionSecurityGroup(vpc)];
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups };
       grantVpcNetworkInterfaces(role);
       if (placement.createVpcEndpoints) {

@@ -35,7 +35,8 @@ Options:
 With no input at all (stdin a terminal or /dev/null, no --events) the sample events are replayed.
 Exit: 0 all delivered, 1 something not delivered, 2 a usage or settings error.
 Environment: REDIS_URL (default: a throwaway redis-server on a free port), TOPIC_PREFIX, REQUIRE_SUBSCRIBER,
-REDIS_AUTH_SECRET_ARN; in poll mode the standard AWS credential chain.`;
+REDIS_AUTH_SECRET_ARN, REDIS_CLUSTER, STREAM_RETENTION_HOURS (the durable mirror: ends with what each account's
+stream holds); in poll mode the standard AWS credential chain.`;
 
 const QUEUE_BACKLOG_LIMIT = 500;
 const SAMPLES = new URL('../events/sample-events.jsonl', import.meta.url).pathname;

@@ -24,8 +24,8 @@ Options:
   --help               this text
 
 Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
-(the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CONNECT_TIMEOUT_MS,
-REDIS_COMMAND_TIMEOUT_MS; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role).
+(the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CLUSTER (auto|true|false),
+STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role).
 
 Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 2 when a setting, Redis or a queue is wrong
 at start (one line says which).`;

@@ -252,6 +252,16 @@ describe('context', () => {
     Annotations.fromStack(quiet[0] as SyncStack).hasNoWarning('*', Match.stringLikeRegexp('maxReceiveCount'));
   });
 
+  it("warns that function settings go in the poller's environment with consumer=poller", () => {
+    const { stacks } = synthApp({ regions: 'eu-west-1', consumer: 'poller', streamRetentionHours: '24' });
+    Annotations.fromStack(stacks[0] as SyncStack).hasWarning(
+      '*',
+      Match.stringLikeRegexp(
+        "streamRetentionHours configures the sync function.*STREAM_RETENTION_HOURS in the poller's environment",
+      ),
+    );
+  });
+
   it('parses numbers and booleans given as strings with -c', () => {
     const template = templateFor({
       redisUrl: REDIS_URL,
@@ -315,6 +325,17 @@ describe('options', () => {
     assert.equal(services.length, 2);
     assert.ok(services.some((name) => name.includes('secretsmanager')));
     assert.ok(services.some((name) => name.includes('sts')));
+  });
+
+  it("creates a security group for the function when none is given, and outputs it for the cache's inbound rule", () => {
+    const template = templateFor({ redisUrl: REDIS_URL, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0' });
+    const groups = Object.keys(template.findResources('AWS::EC2::SecurityGroup'));
+    assert.equal(groups.length, 1);
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    assert.deepEqual(outputs.FunctionSecurityGroupId?.Value, { 'Fn::GetAtt': [groups[0], 'GroupId'] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [groups[0], 'GroupId'] }] },
+    });
   });
 
   it('sends alarms to an encrypted SNS topic with an email subscription when alarmEmail is set', () => {
