@@ -70,7 +70,13 @@ function explainRedisError(cause: unknown, error: unknown): string {
   if (/NOAUTH/i.test(message)) return 'a password is required (NOAUTH): put it in REDIS_URL or REDIS_AUTH_SECRET_ARN';
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-  if (code === 'ETIMEDOUT' || /no answer within/.test(describeError(error).message)) return 'no answer in time';
+  if (code === 'ETIMEDOUT' || /no answer within|Command timed out/.test(`${describeError(error).message} ${message}`)) {
+    return 'no answer in time (is it a Redis server, and is the port right?)';
+  }
+  // Something answered that does not speak Redis (an HTTP server, TLS expected or not expected).
+  if (/Unknown RESP type|EPIPE|ECONNRESET/.test(message) || code === 'EPIPE' || code === 'ECONNRESET') {
+    return 'it does not answer as a Redis server (wrong port, or TLS: rediss:// versus redis://?)';
+  }
   // An ioredis error may carry the AUTH command's arguments: only its name and first line, credentials removed.
   return redactUrls(`${describeError(cause).name}: ${message.split('\n')[0]}`);
 }

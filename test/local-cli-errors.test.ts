@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { oneLine } from '../local/cli.ts';
 import { freePort } from '../local/free-port.ts';
@@ -82,6 +83,22 @@ describe('npm start: usage and settings errors', () => {
       .exited;
     assert.equal(code, 2);
     assert.equal(stderr, `Redis at redis://127.0.0.1:${port}: connection refused (nothing listens there)\n`);
+  });
+
+  it('says so in one line when what answers is not a Redis server (an HTTP server on that port)', {
+    timeout: 30_000,
+  }, async () => {
+    const http = createServer((_, response) => response.end('not redis'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    track({ close: () => new Promise<void>((resolve) => http.close(() => resolve())) });
+    const address = http.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+
+    const { code, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: `redis://127.0.0.1:${port}` } }).exited;
+
+    assert.equal(code, 2);
+    assert.match(stderr, /^Redis at redis:\/\/127\.0\.0\.1:\d+: it does not answer as a Redis server/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
   });
 
   it('never prints the credentials of a URL an unexpected error quotes, nor its stack', () => {
