@@ -57,7 +57,7 @@ export function loadConfig(env: Environment): SyncConfig {
     problems.push('REDIS_URL is required (redis://host:6379 or rediss://host:6379 for TLS)');
   } else if (!isRedisUrl(redisUrl)) {
     // The value is not echoed: it may carry a password.
-    problems.push('REDIS_URL must be a redis:// or rediss:// URL with a host');
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL with a host and a port from 1 to 65535');
   }
 
   const topicPrefix = env.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
