@@ -108,7 +108,11 @@ try {
   rows.push(['cold: round trips from a new process to its first published batch', await coldRoundTrips(redis.port), 2.3]);
   const guarded = await startRedisServer(['--requirepass', 'bench-pass']);
   try {
-    rows.push(['cold, with a password (AUTH first)', await coldRoundTrips(guarded.port, 'bench-pass'), 2.3]);
+    rows.push([
+      'cold, with a password (AUTH written with the first call)',
+      await coldRoundTrips(guarded.port, 'bench-pass'),
+      2.3,
+    ]);
   } finally {
     await guarded.stop();
   }

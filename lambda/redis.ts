@@ -99,7 +99,8 @@ const MAX_RECONNECT_DELAY_MS = 500;
  * One client per container. It fails fast instead of waiting: no offline queue, bounded connect and command time,
  * no command resent after a reconnect (a late PUBLISH could overtake a newer one). It never stops reconnecting, so
  * the container recovers by itself once Redis is back. Cold, it reaches its first published batch in one round
- * trip after TCP (two with AUTH): RESP2 (no HELLO), no ready check, no client info, and EVAL (no NOSCRIPT retry).
+ * trip after TCP: RESP2 (no HELLO), no ready check, no client info, AUTH written with the first call, and EVAL (no
+ * NOSCRIPT retry).
  */
 export function createRedisPublisher(settings: RedisSettings, logger: Logger): RedisPublisher {
   const { connectTimeoutMs, commandTimeoutMs } = settings;
@@ -117,10 +118,15 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     // A demoted primary answers READONLY: reconnect (the endpoint moves to the new primary), never resend.
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
     ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
-    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
-    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
-    ...settings.credentials,
   };
+  const credentials: RedisCredentials | undefined =
+    settings.credentials ??
+    (url.password === ''
+      ? undefined
+      : {
+          password: decodeURIComponent(url.password),
+          ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+        });
   const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, MAX_RECONNECT_DELAY_MS);
 
   let cluster: boolean | undefined = settings.cluster === 'auto' ? undefined : settings.cluster === 'on';
@@ -147,9 +153,11 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
           retryDelayOnTryAgain: 0,
           // ElastiCache's TLS certificates name the nodes' DNS names: keep them instead of resolving to IPs.
           dnsLookup: (address, callback) => callback(null, address),
-          redisOptions: nodeOptions,
+          // The cluster client opens node connections itself: it authenticates them.
+          redisOptions: { ...nodeOptions, ...credentials },
         })
-      : new Redis(Number(url.port || 6379), url.hostname, { ...nodeOptions, enableOfflineQueue: false, retryStrategy });
+      : // No credentials here: `authenticate` sends AUTH with the first call of each connection, in the same round trip.
+        new Redis(Number(url.port || 6379), url.hostname, { ...nodeOptions, enableOfflineQueue: false, retryStrategy });
     const onError = (error: Error) => {
       if (created !== client) return;
       if (AUTH_ERROR.test(error.message)) authFailed = true;
@@ -220,11 +228,34 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
   };
 
   /** Sends `INFO cluster` and, once it answers, knows whether Redis is a cluster (auto mode only). */
-  const detect = (current: Client, deadline: number): Promise<void> =>
-    answer(current.info('cluster'), deadline).then(
+  /**
+   * AUTH, written ahead of the first command on each new connection rather than awaited before it: a cold
+   * container's first batch then takes one round trip, not two. Resolves to the refusal, if any.
+   */
+  let authenticatedStream: unknown;
+  const authenticate = (current: Client, deadline: number): Promise<Error | undefined> => {
+    if (credentials === undefined || !(current instanceof Redis) || current.stream === authenticatedStream) {
+      return Promise.resolve(undefined);
+    }
+    authenticatedStream = current.stream;
+    const args = credentials.username === undefined ? [credentials.password] : [credentials.username, credentials.password];
+    return answer(current.call('AUTH', ...args), deadline).then(
+      () => undefined,
+      (error: Error) => {
+        authenticatedStream = undefined;
+        if (AUTH_ERROR.test(error.message)) authFailed = true;
+        return new RedisPublishError(`Redis rejected the credentials: ${error.message}`);
+      },
+    );
+  };
+
+  const detect = (current: Client, deadline: number): Promise<void> => {
+    void authenticate(current, deadline);
+    return answer(current.info('cluster'), deadline).then(
       (info) => settleTopology(info),
       (error: Error) => settleTopology(error),
     );
+  };
 
   /** After the first INFO in auto mode: a cluster gets a cluster-aware client from the next call on. */
   const settleTopology = (info: string | Error) => {
@@ -259,10 +290,13 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
     if (keys.length === 0) keys.push(SCRIPT_KEY);
     const current = client;
     const clusterBefore = cluster;
+    const authenticating = authenticate(current, options.deadline);
     if (pre7) {
       // Redis < 7 runs the script on a replica too: ask first, publish only on the primary.
       const role = await answer(current.call('ROLE'), options.deadline).catch((error: Error) => error);
       if (role instanceof Error) {
+        const refused = await authenticating;
+        if (refused !== undefined) return { results: failAll(groups, refused) };
         return {
           results: failAll(
             groups,
@@ -288,6 +322,8 @@ export function createRedisPublisher(settings: RedisSettings, logger: Logger): R
       );
     } catch (error) {
       await detecting;
+      const refused = await authenticating;
+      if (refused !== undefined) return { results: failAll(groups, refused) };
       return asFailedOutcome(error as Error, groups, clusterBefore);
     }
     await detecting;

@@ -38,6 +38,25 @@ describe('Redis round trips', () => {
   }
 });
 
+describe('a new container', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer(['--requirepass', 'cold-pass']);
+
+  it('publishes its first batch in one round trip after TCP, the password included', async () => {
+    const proxy = track(await startTcpProxy(redis.port));
+    proxy.delayMs = 15;
+    const handler = track(
+      createHandler({ env: { REDIS_URL: `redis://:cold-pass@127.0.0.1:${proxy.port}` }, logger: captureLogs().logger }),
+    );
+
+    const response = await handler(batchOf(2), lambdaContext());
+
+    assert.deepEqual(response, { batchItemFailures: [] });
+    // AUTH, INFO (is it a cluster?) and the script are written together: one turn of the conversation.
+    assert.equal(proxy.turns, 1);
+  });
+});
+
 describe('sending a batch', () => {
   it('makes one publisher call for a batch of several groups, and keeps each group in order', async () => {
     // Prepare
