@@ -347,7 +347,8 @@ function savedQueries(): [string, logs.QueryString][] {
     [
       'failures-by-reason',
       new logs.QueryString({
-        filterStatements: ['outcome = "failed"'],
+        // `unknown`: the call went out and no answer came (Redis may have published it); both are redelivered.
+        filterStatements: ['outcome in ["failed", "unknown"]'],
         statsStatements: [
           'count(*) as records, earliest(@timestamp) as first, latest(@timestamp) as last by error.name, error.message, group',
         ],

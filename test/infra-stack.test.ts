@@ -172,6 +172,11 @@ describe('the CDK app', () => {
           `management-events-sync-${region}/invocation-summaries`,
           `management-events-sync-${region}/resource-history`,
         ]);
+        // Records whose outcome is unknown are failures SQS redelivers too: the query counts them.
+        const failures = Object.values(template.findResources('AWS::Logs::QueryDefinition')).find((q) =>
+          String(q.Properties.Name).endsWith('/failures-by-reason'),
+        );
+        assert.match(String(failures?.Properties.QueryString), /filter outcome in \["failed", "unknown"\]/);
       });
 
       it('outputs the queue URLs, the function, its log group and a ready tail command', () => {
