@@ -29,6 +29,25 @@ async function settled<T>(items: readonly T[]): Promise<T[]> {
   return [...items];
 }
 
+/** A batch of `count` records of one group through a handler on `handlerUrl`: its failures, and what the subscriber got. */
+async function publishThrough(
+  handlerUrl: string,
+  subscriberUrl: string,
+  count: number,
+  track: ReturnType<typeof closeAfterEach>,
+) {
+  const subscriber = track(await subscribe(subscriberUrl, CHANNEL));
+  const handler = track(createHandler({ env: { REDIS_URL: handlerUrl }, logger: captureLogs().logger }));
+  const records = groupOf(count);
+  const response = await handler(sqsEvent(records), lambdaContext());
+  await subscriber.waitFor(count);
+  return {
+    failed: failedIds(response),
+    sent: records.map((record) => record.body),
+    received: subscriber.received.map((item) => item.message),
+  };
+}
+
 describe('ElastiCache Serverless: scripts must declare a key', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
@@ -42,20 +61,13 @@ describe('ElastiCache Serverless: scripts must declare a key', () => {
           : undefined,
       ),
     );
-    const subscriber = track(await subscribe(redis.url, CHANNEL));
-    const handler = track(createHandler({ env: { REDIS_URL: `redis://127.0.0.1:${front.port}` }, logger: captureLogs().logger }));
-    const records = groupOf(3);
 
     // Act
-    const response = await handler(sqsEvent(records), lambdaContext());
-    await subscriber.waitFor(3);
+    const { failed, sent, received } = await publishThrough(`redis://127.0.0.1:${front.port}`, redis.url, 3, track);
 
     // Assess
-    assert.deepEqual(failedIds(response), []);
-    assert.deepEqual(
-      subscriber.received.map((item) => item.message),
-      records.map((record) => record.body),
-    );
+    assert.deepEqual(failed, []);
+    assert.deepEqual(received, sent);
   });
 });
 
@@ -222,18 +234,11 @@ describe('a Redis that is out of memory (maxmemory reached, noeviction)', () => 
     await admin.set('ballast', 'x'.repeat(2_000_000));
     await admin.config('SET', 'maxmemory', '1000000');
     track({ close: () => void admin.config('SET', 'maxmemory', '0') });
-    const subscriber = track(await subscribe(redis.url, CHANNEL));
-    const handler = track(createHandler({ env: { REDIS_URL: redis.url }, logger: captureLogs().logger }));
-    const records = groupOf(2);
 
-    const response = await handler(sqsEvent(records), lambdaContext());
-    await subscriber.waitFor(2);
+    const { failed, sent, received } = await publishThrough(redis.url, redis.url, 2, track);
 
-    assert.deepEqual(failedIds(response), []);
-    assert.deepEqual(
-      subscriber.received.map((item) => item.message),
-      records.map((record) => record.body),
-    );
+    assert.deepEqual(failed, []);
+    assert.deepEqual(received, sent);
   });
 });
 
