@@ -233,7 +233,7 @@ describe('a Redis that is out of memory (maxmemory reached, noeviction)', () => 
     track({ close: () => admin.disconnect() });
     await admin.set('ballast', 'x'.repeat(2_000_000));
     await admin.config('SET', 'maxmemory', '1000000');
-    track({ close: () => void admin.config('SET', 'maxmemory', '0') });
+    track({ close: async () => void (await admin.config('SET', 'maxmemory', '0')) });
 
     const { failed, sent, received } = await publishThrough(redis.url, redis.url, 2, track);
 
