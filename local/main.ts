@@ -8,7 +8,7 @@ import { readEvents } from './event-stream.ts';
 import { describeForInventory } from './inventory-subscriber.ts';
 import { createOrderedSender } from './ordered-sender.ts';
 import { startPipeline } from './pipeline.ts';
-import { functionLogger, pollQueues, wholeNumber } from './poller-cli.ts';
+import { functionLogger, POLLER_OPTIONS, pollQueues, wholeNumber } from './poller-cli.ts';
 import { checkRedis, checkSettings } from './preflight.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
 import { routeEvents } from './router.ts';
@@ -48,16 +48,11 @@ function parseCommandLine(argv: readonly string[]) {
       strict: true,
       allowPositionals: false,
       options: {
-        'queue-url': { type: 'string', multiple: true },
-        'endpoint-url': { type: 'string' },
-        'wait-time-seconds': { type: 'string' },
-        region: { type: 'string' },
+        ...POLLER_OPTIONS,
         events: { type: 'string' },
         follow: { type: 'boolean', default: false },
         'max-receive-count': { type: 'string' },
         'visibility-timeout': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
       },
     }).values;
   } catch (error) {

@@ -67,20 +67,22 @@ export async function runPollerCli(argv: readonly string[], env: Environment = p
   });
 }
 
+/** The poller's flags; `npm start` takes them too, for `npm start -- --queue-url URL`. */
+export const POLLER_OPTIONS = {
+  'queue-url': { type: 'string', multiple: true },
+  'endpoint-url': { type: 'string' },
+  region: { type: 'string' },
+  'wait-time-seconds': { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
 function parsePollerArgs(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
     strict: true,
     allowPositionals: false,
-    options: {
-      'queue-url': { type: 'string', multiple: true },
-      'endpoint-url': { type: 'string' },
-      region: { type: 'string' },
-      concurrency: { type: 'string' },
-      'wait-time-seconds': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
+    options: { ...POLLER_OPTIONS, concurrency: { type: 'string' } },
   }).values;
 }
 
