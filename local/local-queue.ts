@@ -38,11 +38,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
     },
   });
-  const sqs = new SQSClient({
-    region,
-    endpoint: server.address,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const sqs = localSqsClient(server.address, region);
 
   return {
     sqs,
@@ -61,4 +57,9 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       await server.stop();
     },
   };
+}
+
+/** An SQS client for the in-process emulator: its address, and credentials it does not check. */
+export function localSqsClient(endpoint: string, region: string): SQSClient {
+  return new SQSClient({ region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }

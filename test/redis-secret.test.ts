@@ -34,6 +34,11 @@ describe('Redis password from Secrets Manager', () => {
     });
   const track = closeAfterEach();
   const secrets = mockClient(SecretsManagerClient);
+  /** Rotation: the password changes and the function's connection drops, so it must authenticate again. */
+  const rotatePassword = async () => {
+    await admin.config('SET', 'requirepass', ROTATED);
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  };
   let redis: RedisServer;
   let admin: Redis;
   before(async () => {
@@ -91,10 +96,7 @@ describe('Redis password from Secrets Manager', () => {
     const logs = captureLogs();
     const handler = track(handlerWithSecret(logs.logger));
     assert.deepEqual(await handler(batch(), lambdaContext()), { batchItemFailures: [] });
-
-    // Rotation: the password changes and the function's connection drops, so it must authenticate again.
-    await admin.config('SET', 'requirepass', ROTATED);
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await rotatePassword();
     const during = await handler(batch(), lambdaContext());
     assert.equal(during.batchItemFailures.length, 2);
     // The function learns of the rejection when it reconnects; an invocation after that reads the secret again.
@@ -117,8 +119,7 @@ describe('Redis password from Secrets Manager', () => {
     const logs = captureLogs();
     const handler = track(handlerWithSecret(logs.logger));
     assert.deepEqual(await handler(batch(), lambdaContext()), { batchItemFailures: [] });
-    await admin.config('SET', 'requirepass', ROTATED);
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await rotatePassword();
     const listening = track(await subscribe(`redis://:${ROTATED}@127.0.0.1:${redis.port}`, CHANNEL));
     // The next invocation meets the old password on a new connection: Redis rejects it, and the client knows.
     const rejected = await handler(batch(), lambdaContext());

@@ -1,6 +1,7 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { queueName } from '../../infra/rules.ts';
+import { localSqsClient } from '../../local/local-queue.ts';
 import { SQS_MAX_MESSAGE_BYTES } from '../../reconcile/snapshot-events.ts';
 
 export interface ReceivedMessage {
@@ -30,11 +31,7 @@ export async function startSnapshotQueue(region = 'us-east-1'): Promise<Snapshot
       MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
     },
   });
-  const sqs = new SQSClient({
-    region,
-    endpoint: server.address,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const sqs = localSqsClient(server.address, region);
   return {
     sqs,
     queueUrl: queue.queueUrl,
