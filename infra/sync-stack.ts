@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
-import { METRIC_NAMES } from '../lambda/report.ts';
+import { METRIC_NAMES } from '../lambda/metric-names.ts';
 import { notifyByEmail } from './alarm-topic.ts';
 import { RulesArchive } from './archive.ts';
 import { FUNCTION_ENTRY, nodejsBundling } from './bundling.ts';

@@ -1,16 +1,9 @@
 import type { SyncConfig } from './config.ts';
 import { OutcomeUnknownError, PrecedingRecordFailedError } from './errors.ts';
 import type { Logger } from './log.ts';
+import { METRIC_NAMES } from './metric-names.ts';
 import type { RecordOutcome } from './publish-batch.ts';
 import { eventAgeMs } from './records.ts';
-
-export const METRIC_NAMES = {
-  published: 'RecordsPublished',
-  failed: 'RecordsFailed',
-  outcomeUnknown: 'RecordsOutcomeUnknown',
-  zeroReceivers: 'ZeroReceiverPublishes',
-  oldestEventAgeMs: 'OldestEventAge',
-} as const;
 
 export interface BatchSummary {
   readonly records: number;
