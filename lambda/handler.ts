@@ -6,7 +6,7 @@ import { type ContainerOptions, createContainer } from './container.ts';
 import { createJsonLogger } from './log.ts';
 import { publishBatch, type RecordOutcome } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
-import { streamKey } from './redis.ts';
+import { streamKey } from './redis-script.ts';
 import { reportBatch } from './report.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;

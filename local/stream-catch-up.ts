@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { SCRIPT_KEY } from '../lambda/redis.ts';
+import { SCRIPT_KEY } from '../lambda/redis-script.ts';
 
 /**
  * What a consumer that was away finds in the durable mirror: each account's stream, how many entries it holds, and
