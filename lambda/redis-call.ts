@@ -12,7 +12,7 @@ const COMPILE_ERROR = /Error compiling script/i;
 const CLUSTER_REDIRECT = /^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)\b/;
 
 /** The script's KEYS and ARGV for a batch's groups (see redis-script.ts). */
-export function scriptArguments(groups: Groups, options: PublishOptions): { keys: string[]; args: string[] } {
+export function scriptArguments(groups: Groups, options: PublishOptions): { keys: string[]; args: string[]; writes: boolean } {
   const keys: string[] = [];
   const args = [options.stopOnZeroReceivers ? '1' : '0', options.streamMinId ?? '0'];
   for (const messages of groups) {
@@ -22,8 +22,10 @@ export function scriptArguments(groups: Groups, options: PublishOptions): { keys
       args.push(message.channel, String(index), message.body);
     }
   }
-  if (keys.length === 0) keys.push(SCRIPT_KEY);
-  return { keys, args };
+  // Only the fixed key: the call appends to no stream, so it writes nothing.
+  const writes = keys.length > 0;
+  if (!writes) keys.push(SCRIPT_KEY);
+  return { keys, args, writes };
 }
 
 /** One script call for every group of the batch, on a ready client; every failure becomes failed results. */
@@ -33,7 +35,7 @@ export async function runScriptCall(
   groups: Groups,
   options: PublishOptions,
 ): Promise<CallOutcome> {
-  const { keys, args } = scriptArguments(groups, options);
+  const { keys, args, writes } = scriptArguments(groups, options);
   const clusterBefore = connection.cluster;
   const authenticating = connection.authenticate(client, options.deadline);
   if (connection.pre7) {
@@ -43,7 +45,10 @@ export async function runScriptCall(
   const detecting = connection.cluster === undefined ? connection.detect(client, options.deadline) : undefined;
   let reply: unknown;
   try {
-    reply = await connection.answer(client.eval(scriptFor(connection.pre7), keys.length, ...keys, ...args), options.deadline);
+    reply = await connection.answer(
+      client.eval(scriptFor(connection.pre7, writes), keys.length, ...keys, ...args),
+      options.deadline,
+    );
   } catch (error) {
     await detecting;
     const refused = await authenticating;

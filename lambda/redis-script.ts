@@ -44,16 +44,20 @@ return results
 
 /**
  * Redis >= 7 refuses a script with a shebang on a replica (READONLY), so a connection that still reaches a demoted
- * primary after a failover publishes nothing instead of publishing to nobody. `allow-oom`: a full Redis still
- * publishes (a bare shebang would refuse to run).
+ * primary after a failover publishes nothing instead of publishing to nobody. `allow-oom` only while the script
+ * writes nothing: a full Redis still publishes, but with the stream mirror it let appends pass `maxmemory` (streams
+ * carry no TTL, so ElastiCache's default volatile-lru evicts nothing): a script that writes is refused there (OOM),
+ * a transient failure that SQS retries.
  */
 export const PUBLISH_SCRIPT = `#!lua flags=allow-oom${SCRIPT_BODY}`;
+export const WRITING_SCRIPT = `#!lua${SCRIPT_BODY}`;
 /** Redis 6.2 knows no shebang (a syntax error there); the role is checked beside each call instead. */
 export const PUBLISH_SCRIPT_PRE7 = SCRIPT_BODY;
 
-/** The script for a server: Redis 6.2 gets no shebang (the caller checks the role instead). */
-export function scriptFor(pre7: boolean): string {
-  return pre7 ? PUBLISH_SCRIPT_PRE7 : PUBLISH_SCRIPT;
+/** The script for a server and a call: Redis 6.2 gets no shebang (the caller checks the role instead). */
+export function scriptFor(pre7: boolean, writes: boolean): string {
+  if (pre7) return PUBLISH_SCRIPT_PRE7;
+  return writes ? WRITING_SCRIPT : PUBLISH_SCRIPT;
 }
 
 /** The key a call declares when it appends to no stream; never read or written. */

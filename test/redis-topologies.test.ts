@@ -240,6 +240,31 @@ describe('a Redis that is out of memory (maxmemory reached, noeviction)', () => 
     assert.deepEqual(failed, []);
     assert.deepEqual(received, sent);
   });
+
+  it('with the stream mirror on, appends nothing past maxmemory: the batch fails, to be retried', async () => {
+    // Prepare: a full Redis (streams have no TTL, so no eviction policy would ever make room).
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.set('ballast', 'x'.repeat(2_000_000));
+    await admin.config('SET', 'maxmemory', '1000000');
+    track({ close: async () => void (await admin.config('SET', 'maxmemory', '0')) });
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const logs = captureLogs();
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url, STREAM_RETENTION_HOURS: '24' }, logger: logs.logger }));
+    const records = groupOf(3);
+
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+
+    // Assess: every record failed as refused (not of unknown outcome), nothing was appended or published.
+    assert.deepEqual(
+      failedIds(response),
+      records.map((record) => record.messageId),
+    );
+    assert.match(errorOf(logs.entries().find((entry) => entry.outcome === 'failed')).message, /OOM/);
+    assert.equal(await admin.exists(`{management-events-sync}:${CHANNEL}`), 0);
+    assert.deepEqual(await settled(subscriber.received), []);
+  });
 });
 
 describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
