@@ -5,6 +5,14 @@ export const DEFAULT_TOPIC_PREFIX = 'topic-account-management-events-';
 export const DEFAULT_METRICS_NAMESPACE = 'AssetSync';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+/**
+ * A Redis connection unused for longer is replaced before its next call. AWS forgets an idle TCP flow after 350 s
+ * (NAT gateway, and the Hyperplane ENI of a Lambda function in a VPC); a frozen container sends no keepalive. 300 s
+ * keeps 50 s of margin below that for timers and clocks, and still keeps the connection of any function that runs
+ * at least every five minutes.
+ */
+export const DEFAULT_REDIS_MAX_IDLE_SECONDS = 300;
+export const MAX_REDIS_MAX_IDLE_SECONDS = 3600;
 /** Above this the function no longer fails fast: a stalled Redis would hold a batch close to the function timeout. */
 export const MAX_TIMEOUT_MS = 2000;
 const MIN_TIMEOUT_MS = 50;
@@ -35,6 +43,8 @@ export interface SyncConfig {
   readonly cluster: ClusterMode;
   /** Hours each account's stream keeps what was published; undefined: no stream (pub/sub only). */
   readonly streamRetentionHours: number | undefined;
+  /** A connection idle longer is replaced before use; 0: never. */
+  readonly redisMaxIdleSeconds: number;
 }
 
 export type ClusterMode = 'auto' | 'on' | 'off';
@@ -106,6 +116,14 @@ export function loadConfig(env: Environment): SyncConfig {
     }
   }
 
+  const redisMaxIdleSeconds = parseWholeNumber(
+    'REDIS_MAX_IDLE_SECONDS',
+    env.REDIS_MAX_IDLE_SECONDS,
+    DEFAULT_REDIS_MAX_IDLE_SECONDS,
+    { min: 0, max: MAX_REDIS_MAX_IDLE_SECONDS, unit: 'seconds' },
+    problems,
+  );
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -120,6 +138,7 @@ export function loadConfig(env: Environment): SyncConfig {
     functionName: emptyToUndefined(env.AWS_LAMBDA_FUNCTION_NAME) ?? 'poller',
     cluster,
     streamRetentionHours,
+    redisMaxIdleSeconds,
   };
 }
 
@@ -157,12 +176,22 @@ function parseBoolean(name: string, raw: string | undefined, fallback: boolean, 
 }
 
 function parseTimeout(name: string, raw: string | undefined, fallback: number, problems: string[]): number {
+  return parseWholeNumber(name, raw, fallback, { min: MIN_TIMEOUT_MS, max: MAX_TIMEOUT_MS, unit: 'milliseconds' }, problems);
+}
+
+function parseWholeNumber(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  range: { readonly min: number; readonly max: number; readonly unit: string },
+  problems: string[],
+): number {
   const value = emptyToUndefined(raw);
   if (value === undefined) return fallback;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS) {
-    problems.push(`${name} must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got "${raw}"`);
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < range.min || number > range.max) {
+    problems.push(`${name} must be a whole number of ${range.unit} from ${range.min} to ${range.max}, got "${raw}"`);
     return fallback;
   }
-  return ms;
+  return number;
 }

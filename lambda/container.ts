@@ -44,6 +44,7 @@ export function createContainer(options: ContainerOptions) {
         url: settings.redisUrl,
         connectTimeoutMs: settings.connectTimeoutMs,
         commandTimeoutMs: settings.commandTimeoutMs,
+        maxIdleMs: settings.redisMaxIdleSeconds * 1000,
         cluster: settings.cluster,
         credentials,
       },

@@ -9,6 +9,12 @@ export interface RedisSettings {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
   readonly cluster: ClusterMode;
+  /**
+   * A connection unused this long is replaced before its next call (0: never): while a Lambda container is frozen
+   * the path to Redis may forget the flow (a NAT or Hyperplane ENI after 350 s idle, Redis' own `timeout`), and a call
+   * written into a forgotten flow waits for nothing.
+   */
+  readonly maxIdleMs?: number;
   /** From the Redis secret; they take the place of any in the URL. */
   readonly credentials?: RedisCredentials;
 }
@@ -91,6 +97,8 @@ export function openRedisConnection(settings: RedisSettings, logger: Logger): Re
   let errorLogged = false;
   // The socket AUTH was last written on: a new socket (a reconnect) is authenticated again.
   let authenticatedStream: unknown;
+  // When Redis last answered on this connection (or it opened): the flow was alive then.
+  let lastAnswerAt = Date.now();
 
   const connect = (asCluster: boolean): Client => {
     const created: Client = asCluster
@@ -127,6 +135,7 @@ export function openRedisConnection(settings: RedisSettings, logger: Logger): Re
       down = true;
     });
     created.on('ready', () => {
+      lastAnswerAt = Date.now();
       if (down) logger.info('redis connection restored');
       // Accepted after all (e.g. Redis restarted before its ACL file loaded): nothing to rotate.
       authFailed = false;
@@ -138,7 +147,19 @@ export function openRedisConnection(settings: RedisSettings, logger: Logger): Re
   };
   let client = connect(cluster === true);
 
+  /** A fresh client in place of the current one, of the same kind; the old one is closed without waiting. */
+  const replace = () => {
+    const old = client;
+    client = connect(cluster === true);
+    old.disconnect(false);
+  };
+
   const waitUntilReady = (deadline: number): Promise<Client> => {
+    const idleMs = Date.now() - lastAnswerAt;
+    if (settings.maxIdleMs && client.status === 'ready' && idleMs > settings.maxIdleMs) {
+      logger.info('redis connection idle too long: replaced before use', { idleSeconds: Math.round(idleMs / 1000) });
+      replace();
+    }
     // Still `ready` for a moment after a READONLY answer made it drop the connection: wait for the next one.
     const writable = client instanceof Redis ? client.stream?.writable !== false : true;
     if (client.status === 'ready' && writable) return Promise.resolve(client);
@@ -176,7 +197,18 @@ export function openRedisConnection(settings: RedisSettings, logger: Logger): Re
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new OutcomeUnknownError(`Redis did not answer within ${waitMs} ms`)), waitMs);
     });
-    return Promise.race([reply, late]).finally(() => clearTimeout(timer));
+    const answered = reply.then(
+      (value) => {
+        lastAnswerAt = Date.now();
+        return value;
+      },
+      (error: Error) => {
+        // A refusal is an answer too; a dropped connection is not.
+        if (error.name === 'ReplyError') lastAnswerAt = Date.now();
+        throw error;
+      },
+    );
+    return Promise.race([answered, late]).finally(() => clearTimeout(timer));
   };
 
   const authenticate = (current: Client, deadline: number): Promise<Error | undefined> => {
@@ -209,9 +241,7 @@ export function openRedisConnection(settings: RedisSettings, logger: Logger): Re
     cluster = /cluster_enabled:1/.test(info);
     if (!cluster) return;
     logger.info('redis is a cluster: switching to a cluster-aware client', {});
-    const old = client;
-    client = connect(true);
-    old.disconnect(false);
+    replace();
   };
 
   const detect = (current: Client, deadline: number): Promise<void> => {

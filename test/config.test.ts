@@ -12,6 +12,8 @@ describe('configuration from the environment', () => {
     assert.equal(config.requireSubscriber, false);
     assert.ok(config.connectTimeoutMs <= 2000 && config.commandTimeoutMs <= 2000);
     assert.equal(config.redisAuthSecretArn, undefined);
+    // Below the 350 s after which AWS forgets an idle flow.
+    assert.equal(config.redisMaxIdleSeconds, 300);
   });
 
   it('reports every problem at once, each naming its variable', () => {
@@ -23,6 +25,7 @@ describe('configuration from the environment', () => {
           REDIS_COMMAND_TIMEOUT_MS: '5000',
           REDIS_CONNECT_TIMEOUT_MS: 'soon',
           REDIS_AUTH_SECRET_ARN: 'redis-password',
+          REDIS_MAX_IDLE_SECONDS: '-1',
         }),
       (error: Error) => {
         assert.equal(error.name, 'ConfigError');
@@ -32,6 +35,7 @@ describe('configuration from the environment', () => {
           'REDIS_COMMAND_TIMEOUT_MS',
           'REDIS_CONNECT_TIMEOUT_MS',
           'REDIS_AUTH_SECRET_ARN',
+          'REDIS_MAX_IDLE_SECONDS',
         ]) {
           assert.match(error.message, new RegExp(name));
         }

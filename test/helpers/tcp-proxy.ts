@@ -15,12 +15,18 @@ export interface TcpProxy {
   targetPort: number;
   /** Connections accepted so far (not counting those refused while cut). */
   readonly accepted: number;
+  /**
+   * The open connections are forgotten, as a NAT or Hyperplane ENI forgets an idle flow: whatever either side sends
+   * on them from now on vanishes, and neither side is told (no FIN, no RST). New connections pass.
+   */
+  forgetConnections(): void;
   close(): Promise<void>;
 }
 
 interface Pair {
   client: Socket;
   server: Socket | undefined;
+  forgotten?: boolean;
 }
 
 /** A loopback TCP proxy to `targetPort` for fault and latency tests. */
@@ -31,10 +37,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   const state = { delayMs: 0, targetPort };
 
-  const forward = (from: Socket, to: () => Socket | undefined, onChunk: () => void) => {
+  const forward = (from: Socket, to: () => Socket | undefined, onChunk: () => void, pair: Pair) => {
     let sendAt = 0;
     from.on('data', (chunk) => {
-      if (mode !== 'pass') return;
+      if (mode !== 'pass' || pair.forgotten) return;
       onChunk();
       // Chunks keep their order: each leaves no earlier than the one before it.
       sendAt = Math.max(Date.now() + state.delayMs, sendAt);
@@ -78,6 +84,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         () => {
           awaitingClient = true;
         },
+        pair,
       );
     };
     forward(
@@ -87,6 +94,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         if (awaitingClient) turns += 1;
         awaitingClient = false;
       },
+      pair,
     );
     if (mode === 'pass') open();
     else {
@@ -125,6 +133,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     get accepted() {
       return accepted;
+    },
+    forgetConnections() {
+      for (const pair of pairs) pair.forgotten = true;
     },
     setMode(next) {
       const previous = mode;
