@@ -1,12 +1,18 @@
 import { createFallbackAccount } from './account.ts';
 import { type Environment, loadConfig, type SyncConfig } from './config.ts';
 import type { Logger } from './log.ts';
+import { type QueueActionsFor, queueActionsFromEnvironment } from './queue-actions.ts';
 import { createRedisPublisher, type RedisPublisher } from './redis.ts';
 import { readRedisSecret } from './secret.ts';
 
 export interface ContainerOptions {
   readonly env: Environment;
   readonly logger: Logger;
+  /**
+   * Where poison records are parked and failed ones delayed: the poller gives its own queues; the deployed function
+   * finds them from DEAD_LETTER_QUEUE_URL and the record's queue.
+   */
+  readonly queueActions?: QueueActionsFor;
 }
 
 /** After an auth failure the secret is read again, but not more often than this (a wrong secret stays wrong). */
@@ -82,8 +88,11 @@ export function createContainer(options: ContainerOptions) {
     }
   };
 
+  const queueActions: QueueActionsFor = options.queueActions ?? queueActionsFromEnvironment(env) ?? (() => undefined);
+
   return {
     config: getConfig,
+    queueActions,
     publisher: getPublisher,
     fallbackAccount: createFallbackAccount(),
     async close() {

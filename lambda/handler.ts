@@ -3,11 +3,13 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE, RESPONSE_MARGIN_MS } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
+import type { QueueActions } from './queue-actions.ts';
 import { createJsonLogger } from './log.ts';
 import { publishBatch, type RecordOutcome } from './publish-batch.ts';
 import { messageGroupOf } from './records.ts';
 import { streamKey } from './redis-script.ts';
 import { reportBatch } from './report.ts';
+import { retryDelaySeconds } from './retry-delay.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
@@ -21,6 +23,8 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     const startedAt = Date.now();
     const deadline = startedAt + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
     const records = event.Records ?? [];
+    // A batch comes from one queue: the event source's.
+    const queue = records[0] === undefined ? undefined : container.queueActions(records[0]);
     let outcomes: readonly RecordOutcome[];
     let metrics = { metricsNamespace: DEFAULT_METRICS_NAMESPACE, functionName: context.functionName ?? 'unknown' };
     try {
@@ -43,19 +47,47 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
             group: item.group,
             eventAccount: JSON.stringify(value).slice(0, 40),
           }),
+        ...(queue === undefined
+          ? {}
+          : {
+              park: {
+                deadLetterQueue: queue.deadLetterQueue,
+                move: (requests) => queue.park(requests, deadline - Date.now()),
+              },
+            }),
       });
     } catch (error) {
       // Configuration or secret: nothing can be published, so every record fails and SQS keeps it.
       const reason = error instanceof Error ? error : new Error(String(error));
       outcomes = records.map((record) => ({ record, group: messageGroupOf(record), error: reason }));
     }
+    if (queue !== undefined) await delayRetries(outcomes, queue, deadline);
     reportBatch(outcomes, startedAt, metrics, logger);
     return outcomes.map(
       (outcome): SettledRecord =>
-        outcome.error === undefined
+        outcome.error === undefined || outcome.parkedIn !== undefined
           ? { status: 'fulfilled', value: outcome.record.messageId }
           : { status: 'rejected', reason: outcome.error },
     );
+  };
+
+  /**
+   * Failed records come back after a delay that grows with their receive count, the same for a whole group (SQS
+   * hands out none of a group while any of it is in flight): an outage of hours dead-letters nothing.
+   */
+  const delayRetries = async (outcomes: readonly RecordOutcome[], queue: QueueActions, deadline: number) => {
+    const failed = outcomes.filter((item) => item.error !== undefined && item.parkedIn === undefined);
+    const receives = new Map<string, number>();
+    for (const { group, record } of failed) {
+      const count = Number(record.attributes?.ApproximateReceiveCount) || 1;
+      receives.set(group, Math.max(receives.get(group) ?? 1, count));
+    }
+    const requests = failed.map((item) => ({ record: item.record, seconds: retryDelaySeconds(receives.get(item.group) ?? 1) }));
+    try {
+      await queue.delay(requests, deadline - Date.now());
+    } catch (error) {
+      logger.warn('could not delay the retry of failed records: they come back after the visibility timeout', { error });
+    }
   };
 
   // No early-timeout timer: every wait above ends before the deadline, so the function answers for itself.

@@ -1,5 +1,12 @@
 import type { SQSRecord } from 'aws-lambda';
-import { NoSubscriberError, OutcomeUnknownError, PrecedingRecordFailedError, RedisPublishError } from './errors.ts';
+import {
+  InvalidBodyError,
+  NoSubscriberError,
+  OutcomeUnknownError,
+  PrecedingRecordFailedError,
+  RedisPublishError,
+} from './errors.ts';
+import type { ParkRequest } from './queue-actions.ts';
 import { type EventObject, eventAccount, messageGroupOf, parseBody } from './records.ts';
 
 export interface OutgoingMessage {
@@ -47,8 +54,12 @@ export interface RecordOutcome {
   channel?: string;
   /** Set when PUBLISH ran, also for a record failed for want of a subscriber; null when the count is unknown. */
   receivers?: number | null;
-  /** Set when the record failed: SQS will redeliver it. */
+  /** Set when the record failed: SQS will redeliver it, unless it was parked. */
   error?: Error;
+  /** The record can never be published (`error` says why) and is now in this dead-letter queue: handled. */
+  parkedIn?: string;
+  /** It could not be parked (it stays failed, and holds back its group): why. */
+  parkError?: Error;
 }
 
 export interface BatchOptions {
@@ -62,6 +73,22 @@ export interface BatchOptions {
   readonly fallbackAccount: () => Promise<string>;
   /** Told of each event whose `account` is there but is not a 12-digit string. */
   readonly onInvalidAccount?: (item: RecordOutcome, value: unknown) => void;
+  /**
+   * Moves records that can never be published to the dead-letter queue, before anything of their group is published.
+   * Resolves with those that could not be moved; undefined: nothing is parked, such records fail as any other.
+   */
+  readonly park?: {
+    readonly deadLetterQueue: string;
+    move(requests: readonly ParkRequest[]): Promise<ReadonlyMap<string, Error>>;
+  };
+}
+
+/**
+ * Failures that no retry can fix: a body that is not a JSON object stays one. Everything else (Redis down, full,
+ * failing over, refusing credentials or an ACL, STS unreachable, no subscriber) may pass and is retried.
+ */
+export function isPermanent(error: Error | undefined): boolean {
+  return error instanceof InvalidBodyError;
 }
 
 /**
@@ -100,11 +127,14 @@ export async function publishBatch(
     }
   }
 
-  // Each group sends its records up to the first one that cannot be sent.
+  await parkPermanentFailures(outcomes, options.park);
+
+  // Each group sends its records up to the first one that cannot be sent; a parked record is out of the way.
   const groups = [...Map.groupBy(outcomes, (item) => item.group).values()];
   const messages = groups.map((members) => {
     const sendable: OutgoingMessage[] = [];
-    for (const { channel, error, record } of members) {
+    for (const { channel, error, record, parkedIn } of members) {
+      if (parkedIn !== undefined) continue;
       if (channel === undefined || error !== undefined) break;
       sendable.push({ channel, body: record.body, stream: options.streamOf?.(channel) });
     }
@@ -131,6 +161,19 @@ export async function publishBatch(
   return outcomes;
 }
 
+async function parkPermanentFailures(outcomes: readonly RecordOutcome[], park: BatchOptions['park']): Promise<void> {
+  const permanent = outcomes.filter((item) => isPermanent(item.error));
+  if (park === undefined || permanent.length === 0) return;
+  const refused = await park
+    .move(permanent.map((item) => ({ record: item.record, group: item.group, reason: item.error as Error })))
+    .catch((error: Error) => new Map(permanent.map((item) => [item.record.messageId, error])));
+  for (const item of permanent) {
+    const parkError = refused.get(item.record.messageId);
+    if (parkError === undefined) item.parkedIn = park.deadLetterQueue;
+    else item.parkError = parkError;
+  }
+}
+
 function address(item: RecordOutcome, account: string, from: 'event' | 'fallback', topicPrefix: string) {
   item.account = account;
   item.accountFrom = from;
@@ -142,7 +185,11 @@ function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResu
   const published = result.receivers.length;
   const unknownEnd = result.error instanceof OutcomeUnknownError ? published + (result.unknown ?? 0) : published;
   let blockedBy: string | undefined;
-  for (const [position, item] of members.entries()) {
+  // Positions count the records that were sent or could have been: a parked record never takes one.
+  let position = -1;
+  for (const item of members) {
+    if (item.parkedIn !== undefined) continue;
+    position += 1;
     if (item.error === undefined) {
       if (position < published) {
         item.receivers = result.receivers[position];

@@ -12,6 +12,8 @@ export interface BatchSummary {
   readonly failed: number;
   /** Failed records that Redis may have published all the same (the call went out, no answer came in time). */
   readonly outcomeUnknown: number;
+  /** Records that can never be published, moved to the dead-letter queue by the function: handled, not failed. */
+  readonly parked: number;
   readonly zeroReceivers: number;
   readonly groups: number;
   readonly durationMs: number;
@@ -30,12 +32,16 @@ export function reportBatch(
   const now = Date.now();
   let published = 0;
   let outcomeUnknown = 0;
+  let parked = 0;
   let zeroReceivers = 0;
   let oldestEventAgeMs: number | undefined;
+  // Event time to publish, per published record that says when it happened: the end-to-end lag's distribution.
+  const lags: number[] = [];
   for (const item of outcomes) {
     const { record, error } = item;
     const age = eventAgeMs(record, item.event, now);
     if (age !== undefined) oldestEventAgeMs = Math.max(oldestEventAgeMs ?? 0, age);
+    if (error === undefined && typeof item.event?.time === 'string' && age !== undefined) lags.push(age);
     const fields = {
       messageId: record.messageId,
       group: item.group,
@@ -51,7 +57,15 @@ export function reportBatch(
       receivers: item.receivers ?? undefined,
     };
     if (item.receivers === 0) zeroReceivers += 1;
-    if (error === undefined) {
+    if (item.parkedIn !== undefined) {
+      parked += 1;
+      logger.warn('parked in the dead-letter queue: it can never be published', {
+        ...fields,
+        outcome: 'parked',
+        deadLetterQueue: item.parkedIn,
+        error,
+      });
+    } else if (error === undefined) {
       published += 1;
       if (item.receivers === 0) {
         logger.warn('published to no subscriber', { ...fields, outcome: 'published' });
@@ -68,36 +82,46 @@ export function reportBatch(
     } else if (error instanceof PrecedingRecordFailedError) {
       logger.warn('held back behind a failed record of its group', { ...fields, outcome: 'failed', error });
     } else {
-      logger.error('record failed', { ...fields, outcome: 'failed', error });
+      logger.error('record failed', { ...fields, outcome: 'failed', error, parkError: item.parkError });
     }
   }
 
   const summary: BatchSummary = {
     records: outcomes.length,
     published,
-    failed: outcomes.length - published,
+    failed: outcomes.length - published - parked,
     outcomeUnknown,
+    parked,
     zeroReceivers,
     groups: new Set(outcomes.map((item) => item.group)).size,
     durationMs: now - startedAt,
     oldestEventAgeMs,
   };
-  logger.info('batch processed', { ...summary, ...embeddedMetrics(summary, metrics, now) });
+  logger.info('batch processed', { ...summary, ...embeddedMetrics(summary, lags, metrics, now) });
   return summary;
 }
 
 /** The summary's counts as CloudWatch metrics, in embedded metric format (the stack's alarms read them). */
-function embeddedMetrics(summary: BatchSummary, { metricsNamespace, functionName }: Metrics, timestamp: number) {
-  const values: Record<string, number> = {
+function embeddedMetrics(
+  summary: BatchSummary,
+  lags: readonly number[],
+  { metricsNamespace, functionName }: Metrics,
+  timestamp: number,
+) {
+  const values: Record<string, number | readonly number[]> = {
     [METRIC_NAMES.published]: summary.published,
     [METRIC_NAMES.failed]: summary.failed,
     [METRIC_NAMES.outcomeUnknown]: summary.outcomeUnknown,
+    [METRIC_NAMES.parked]: summary.parked,
     [METRIC_NAMES.zeroReceivers]: summary.zeroReceivers,
   };
   if (summary.oldestEventAgeMs !== undefined) values[METRIC_NAMES.oldestEventAgeMs] = summary.oldestEventAgeMs;
+  // An array: CloudWatch keeps each value, so the dashboard can show the lag's p50 and p99.
+  if (lags.length > 0) values[METRIC_NAMES.eventLagMs] = lags;
+  const milliseconds: readonly string[] = [METRIC_NAMES.oldestEventAgeMs, METRIC_NAMES.eventLagMs];
   const units = Object.keys(values).map((Name) => ({
     Name,
-    Unit: Name === METRIC_NAMES.oldestEventAgeMs ? 'Milliseconds' : 'Count',
+    Unit: milliseconds.includes(Name) ? 'Milliseconds' : 'Count',
   }));
   return {
     FunctionName: functionName,

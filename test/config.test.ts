@@ -4,6 +4,7 @@ import { loadConfig } from '../lambda/config.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
 
 describe('configuration from the environment', () => {
   it('applies the defaults', () => {
@@ -77,6 +78,8 @@ describe('configuration from the environment', () => {
 });
 
 describe('the summary line', () => {
+  const redis = useRedisServer();
+
   it('carries the metrics in CloudWatch embedded metric format', async () => {
     const logs = captureLogs();
     const handler = createHandler({
@@ -101,12 +104,34 @@ describe('the summary line', () => {
       { Name: 'RecordsPublished', Unit: 'Count' },
       { Name: 'RecordsFailed', Unit: 'Count' },
       { Name: 'RecordsOutcomeUnknown', Unit: 'Count' },
+      { Name: 'RecordsParked', Unit: 'Count' },
       { Name: 'ZeroReceiverPublishes', Unit: 'Count' },
       // The record's SentTimestamp gives an age even though its body is no event.
       { Name: 'OldestEventAge', Unit: 'Milliseconds' },
     ]);
     assert.equal(summary.RecordsFailed, 1);
     assert.equal(summary.OldestEventAge, summary.oldestEventAgeMs);
+    await handler.close();
+  });
+
+  it("carries each published event's lag from its time, as one value each, for percentiles", async () => {
+    const logs = captureLogs();
+    const handler = createHandler({ env: { REDIS_URL: redis.url }, logger: logs.logger });
+    const events = [stateChange('i-1', 'pending'), stateChange('i-1', 'running')].map((body, index) => {
+      const event = JSON.parse(body);
+      event.time = new Date(Date.now() - (index + 1) * 60_000).toISOString();
+      return sqsRecord({ body: JSON.stringify(event) });
+    });
+    await handler(sqsEvent([...events, sqsRecord({ body: '{"no":"time"}' })]), lambdaContext());
+
+    const summary = logs.withMessage('batch processed')[0] as Record<string, unknown>;
+    const lags = summary.EventLag as number[];
+    // Two events say when they happened, a minute and two minutes ago; the third says nothing and adds no value.
+    assert.equal(lags.length, 2);
+    assert.ok(lags[0] !== undefined && lags[0] >= 60_000 && lags[0] < 120_000);
+    assert.ok(lags[1] !== undefined && lags[1] >= 120_000 && lags[1] < 180_000);
+    const emf = summary._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
+    assert.ok(emf.CloudWatchMetrics[0]?.Metrics.some((metric) => metric.Name === 'EventLag' && metric.Unit === 'Milliseconds'));
     await handler.close();
   });
 
@@ -124,7 +149,7 @@ describe('the summary line', () => {
       assert.equal('OldestEventAge' in summary, false);
       assert.deepEqual(
         emf.CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name),
-        ['RecordsPublished', 'RecordsFailed', 'RecordsOutcomeUnknown', 'ZeroReceiverPublishes'],
+        ['RecordsPublished', 'RecordsFailed', 'RecordsOutcomeUnknown', 'RecordsParked', 'ZeroReceiverPublishes'],
       );
       await handler.close();
     });
