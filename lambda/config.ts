@@ -1,6 +1,11 @@
 import { ConfigError } from './errors.ts';
 
 export const DEFAULT_TOPIC_PREFIX = 'topic-account-management-events-';
+/** Each account's inventory change feed: this prefix + the account. */
+export const DEFAULT_ASSET_TOPIC_PREFIX = 'topic-account-asset-changes-';
+/** Deleted inventory records stay as tombstones this long, so a late message cannot bring them back. */
+export const DEFAULT_INVENTORY_TOMBSTONE_HOURS = 24;
+export const MAX_INVENTORY_TOMBSTONE_HOURS = 24 * 365;
 /** CloudWatch namespace of the metrics in the summary line; the stack's alarms read the same. */
 export const DEFAULT_METRICS_NAMESPACE = 'AssetSync';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
@@ -45,6 +50,8 @@ export interface SyncConfig {
   readonly streamRetentionHours: number | undefined;
   /** A connection idle longer is replaced before use; 0: never. */
   readonly redisMaxIdleSeconds: number;
+  /** The inventory (docs/inventory.md): asset states and snapshots are applied to it; undefined: off. */
+  readonly inventory: { readonly changePrefix: string; readonly tombstoneHours: number } | undefined;
 }
 
 export type ClusterMode = 'auto' | 'on' | 'off';
@@ -124,6 +131,21 @@ export function loadConfig(env: Environment): SyncConfig {
     problems,
   );
 
+  const inventoryOn = parseBoolean('INVENTORY', env.INVENTORY, false, problems);
+  const changePrefix = env.ASSET_TOPIC_PREFIX ?? DEFAULT_ASSET_TOPIC_PREFIX;
+  if (changePrefix.trim() === '' || /\s/.test(changePrefix)) {
+    problems.push('ASSET_TOPIC_PREFIX must be non-empty and contain no white space');
+  } else if (changePrefix === topicPrefix) {
+    problems.push('ASSET_TOPIC_PREFIX must differ from TOPIC_PREFIX: the change feed and the raw events are different messages');
+  }
+  const tombstoneHours = parseWholeNumber(
+    'INVENTORY_TOMBSTONE_HOURS',
+    env.INVENTORY_TOMBSTONE_HOURS,
+    DEFAULT_INVENTORY_TOMBSTONE_HOURS,
+    { min: 1, max: MAX_INVENTORY_TOMBSTONE_HOURS, unit: 'hours' },
+    problems,
+  );
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -139,6 +161,7 @@ export function loadConfig(env: Environment): SyncConfig {
     cluster,
     streamRetentionHours,
     redisMaxIdleSeconds,
+    inventory: inventoryOn ? { changePrefix, tombstoneHours } : undefined,
   };
 }
 

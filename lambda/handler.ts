@@ -34,6 +34,7 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
       outcomes = await publishBatch(records, await container.publisher(deadline), {
         topicPrefix: config.topicPrefix,
         requireSubscriber: config.requireSubscriber,
+        ...(config.inventory === undefined ? {} : { inventory: config.inventory }),
         deadline,
         ...(retentionMs === 0 ? {} : { streamOf: streamKey, streamMinId: String(startedAt - retentionMs) }),
         fallbackAccount: () =>

@@ -6,23 +6,58 @@ import {
   PrecedingRecordFailedError,
   RedisPublishError,
 } from './errors.ts';
+import { type InventoryOperation, inventoryOperation } from './inventory-operation.ts';
 import type { ParkRequest } from './queue-actions.ts';
 import { type EventObject, eventAccount, messageGroupOf, parseBody } from './records.ts';
 
-export interface OutgoingMessage {
+/** A body published as it came. */
+export interface PublishMessage {
   readonly channel: string;
   readonly body: string;
   /** The account's stream to append the body to, when the durable mirror is on. */
   readonly stream?: string;
 }
 
+/** An inventory observation to apply; its changes are published on `channel` (and appended to `stream`). */
+export interface InventoryMessage {
+  readonly inventory: InventoryOperation;
+  readonly channel: string;
+  readonly stream?: string;
+  readonly tombstoneHours: number;
+}
+
+export type OutgoingMessage = PublishMessage | InventoryMessage;
+
+/** What applying one inventory message did to its records (a snapshot's: what it corrected). */
+export interface InventoryApplied {
+  readonly created: number;
+  readonly updated: number;
+  readonly deleted: number;
+  /** Observed again, nothing changed (observedAt refreshed). */
+  readonly same: number;
+  /** Older than what the record holds: ignored. */
+  readonly stale: number;
+  readonly snapshot?: {
+    /** This part completed its type's listing: what the listing lacks was deleted. */
+    readonly typeComplete: boolean;
+    /** Every type of the run is complete: `run` holds its totals. */
+    readonly runComplete: boolean;
+    /** The type had been listed completely before: what this run corrects was missed by live events. */
+    readonly seeded: boolean;
+    readonly run: { readonly created: number; readonly updated: number; readonly deleted: number; readonly loaded: number };
+  };
+}
+
+/** What Redis answered for one message: a PUBLISH's receiver count (null: unknown, as in a cluster), or an inventory message's counts. */
+export type MessageAnswer = number | null | InventoryApplied;
+
 /**
- * `receivers[i]` is what PUBLISH of the group's i-th message answered (`null`: published, count unknown, as in a
- * cluster); only those messages were published. When `error` is set, the message after them failed and none after
- * it was sent, unless `unknown` says how many of them may have been published (the call went out, no answer came).
+ * `answers[i]` is what the group's i-th message got; only those messages ran. When `error` is set, the message after
+ * them failed and none after it was sent, unless `unknown` says how many of them may have run (the call went out,
+ * no answer came).
  */
 export interface GroupPublishResult {
-  readonly receivers: readonly (number | null)[];
+  readonly answers: readonly MessageAnswer[];
   readonly error?: Error;
   readonly unknown?: number;
 }
@@ -54,6 +89,9 @@ export interface RecordOutcome {
   channel?: string;
   /** Set when PUBLISH ran, also for a record failed for want of a subscriber; null when the count is unknown. */
   receivers?: number | null;
+  /** An inventory message (the inventory is on): applied, not published; `channel` is its change feed. */
+  inventory?: InventoryOperation;
+  applied?: InventoryApplied;
   /** Set when the record failed: SQS will redeliver it, unless it was parked. */
   error?: Error;
   /** The record can never be published (`error` says why) and is now in this dead-letter queue: handled. */
@@ -80,6 +118,12 @@ export interface BatchOptions {
   readonly park?: {
     readonly deadLetterQueue: string;
     move(requests: readonly ParkRequest[]): Promise<ReadonlyMap<string, Error>>;
+  };
+  /** The inventory is on: "Asset State" and "Asset Snapshot" events are applied to it, not published. */
+  readonly inventory?: {
+    /** Each account's change feed: prefix + account. */
+    readonly changePrefix: string;
+    readonly tombstoneHours: number;
   };
 }
 
@@ -110,6 +154,18 @@ export async function publishBatch(
       continue;
     }
     item.event = parsed.event;
+    if (options.inventory !== undefined) {
+      try {
+        item.inventory = inventoryOperation(parsed.event);
+      } catch (error) {
+        item.error = error as Error;
+        continue;
+      }
+      if (item.inventory !== undefined) {
+        address(item, item.inventory.account, 'event', options.inventory.changePrefix);
+        continue;
+      }
+    }
     const { account, invalid } = eventAccount(parsed.event);
     if (account === undefined) {
       unaddressed.push(item);
@@ -133,10 +189,15 @@ export async function publishBatch(
   const groups = [...Map.groupBy(outcomes, (item) => item.group).values()];
   const messages = groups.map((members) => {
     const sendable: OutgoingMessage[] = [];
-    for (const { channel, error, record, parkedIn } of members) {
+    for (const { channel, error, record, parkedIn, inventory } of members) {
       if (parkedIn !== undefined) continue;
       if (channel === undefined || error !== undefined) break;
-      sendable.push({ channel, body: record.body, stream: options.streamOf?.(channel) });
+      const stream = options.streamOf?.(channel);
+      sendable.push(
+        inventory === undefined
+          ? { channel, body: record.body, stream }
+          : { inventory, channel, stream, tombstoneHours: options.inventory?.tombstoneHours ?? 24 },
+      );
     }
     return sendable;
   });
@@ -152,11 +213,11 @@ export async function publishBatch(
       });
     } catch (error) {
       const failure = error instanceof Error ? error : new RedisPublishError(String(error));
-      results = messages.map(() => ({ receivers: [], error: failure }));
+      results = messages.map(() => ({ answers: [], error: failure }));
     }
   }
   for (const [index, members] of groups.entries()) {
-    settleGroup(members, results[index] ?? { receivers: [] }, options.requireSubscriber);
+    settleGroup(members, results[index] ?? { answers: [] }, options.requireSubscriber);
   }
   return outcomes;
 }
@@ -180,9 +241,9 @@ function address(item: RecordOutcome, account: string, from: 'event' | 'fallback
   item.channel = topicPrefix + account;
 }
 
-/** `result.receivers[i]` answers the group's i-th record; a record past them was not published (or may have been). */
+/** `result.answers[i]` answers the group's i-th record; a record past them was not published (or may have been). */
 function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResult, requireSubscriber: boolean): void {
-  const published = result.receivers.length;
+  const published = result.answers.length;
   const unknownEnd = result.error instanceof OutcomeUnknownError ? published + (result.unknown ?? 0) : published;
   let blockedBy: string | undefined;
   // Positions count the records that were sent or could have been: a parked record never takes one.
@@ -192,7 +253,9 @@ function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResu
     position += 1;
     if (item.error === undefined) {
       if (position < published) {
-        item.receivers = result.receivers[position];
+        const answer = result.answers[position] ?? null;
+        if (answer !== null && typeof answer === 'object') item.applied = answer;
+        else item.receivers = answer;
         if (item.receivers === 0 && requireSubscriber) {
           item.error = new NoSubscriberError(`no subscriber on ${item.channel} and REQUIRE_SUBSCRIBER is on`);
         }

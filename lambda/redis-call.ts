@@ -1,5 +1,13 @@
 import { OutcomeUnknownError, RedisPublishError } from './errors.ts';
-import type { GroupPublishResult, OutgoingMessage, PublishOptions } from './publish-batch.ts';
+import { inventoryKey, seededKey, snapshotPartsKey, snapshotRunKey, snapshotSeenKey, tombstonesKey } from './inventory-keys.ts';
+import type {
+  GroupPublishResult,
+  InventoryApplied,
+  InventoryMessage,
+  MessageAnswer,
+  OutgoingMessage,
+  PublishOptions,
+} from './publish-batch.ts';
 import { AUTH_ERROR, type Client, type RedisConnection } from './redis-connection.ts';
 import { SCRIPT_KEY, scriptFor } from './redis-script.ts';
 
@@ -11,21 +19,61 @@ const NOT_WRITTEN = /enableOfflineQueue options is false/;
 const COMPILE_ERROR = /Error compiling script/i;
 const CLUSTER_REDIRECT = /^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)\b/;
 
-/** The script's KEYS and ARGV for a batch's groups (see redis-script.ts). */
-export function scriptArguments(groups: Groups, options: PublishOptions): { keys: string[]; args: string[]; writes: boolean } {
+/** The script's KEYS and ARGV for a batch's groups (see redis-script.ts); `writes`: it touches a key. */
+export function scriptArguments(
+  groups: Groups,
+  options: PublishOptions,
+  now = Date.now(),
+): { keys: string[]; args: string[]; writes: boolean } {
   const keys: string[] = [];
-  const args = [options.stopOnZeroReceivers ? '1' : '0', options.streamMinId ?? '0'];
+  const key = (name: string) => keys.indexOf(name) + 1 || keys.push(name);
+  const args = [options.stopOnZeroReceivers ? '1' : '0', options.streamMinId ?? '0', String(now)];
   for (const messages of groups) {
-    args.push(String(messages.length));
+    const entries: string[] = [];
     for (const message of messages) {
-      const index = message.stream === undefined ? 0 : keys.indexOf(message.stream) + 1 || keys.push(message.stream);
-      args.push(message.channel, String(index), message.body);
+      const stream = message.stream === undefined ? 0 : key(message.stream);
+      if ('inventory' in message) entries.push(...inventoryEntries(message, stream, key));
+      else entries.push('p', message.channel, String(stream), message.body);
     }
+    args.push(String(messages.length), String(entries.length), ...entries);
   }
-  // Only the fixed key: the call appends to no stream, so it writes nothing.
+  // Only the fixed key: the call touches no key, so it writes nothing.
   const writes = keys.length > 0;
   if (!writes) keys.push(SCRIPT_KEY);
   return { keys, args, writes };
+}
+
+/** 'i', the header (where and what), then each observation as id, item JSON, deleted reason. */
+function inventoryEntries(message: InventoryMessage, stream: number, key: (name: string) => number): string[] {
+  const { account, region, type, observedAt, source, observations, snapshot } = message.inventory;
+  const header = {
+    hash: key(inventoryKey(account, region)),
+    tombstones: key(tombstonesKey(account, region)),
+    stream,
+    channel: message.channel,
+    account,
+    region,
+    type,
+    observedAt,
+    source,
+    ttl: message.tombstoneHours * 3_600_000,
+    ...(snapshot === undefined
+      ? {}
+      : {
+          snapshot: {
+            seen: key(snapshotSeenKey(snapshot.id, account, region, type)),
+            received: key(snapshotPartsKey(snapshot.id, account, region, type)),
+            run: key(snapshotRunKey(snapshot.id, account, region)),
+            seeded: key(seededKey(account, region, type)),
+            part: snapshot.part,
+            parts: snapshot.parts,
+            types: snapshot.types,
+          },
+        }),
+  };
+  const entries = ['i', JSON.stringify(header), String(observations.length)];
+  for (const { id, item, deleted } of observations) entries.push(id, item ?? '', deleted ?? '');
+  return entries;
 }
 
 /** One script call for every group of the batch, on a ready client; every failure becomes failed results. */
@@ -57,13 +105,8 @@ export async function runScriptCall(
   }
   await detecting;
   const replies = reply as unknown[][];
-  return {
-    results: groups.map((_, index) => {
-      const { receivers, error } = parseGroupReply(replies[index] ?? []);
-      // In a cluster PUBLISH counts only the subscribers of the node that ran it: the count says nothing.
-      return { receivers: connection.cluster ? receivers.map(() => null) : receivers, error };
-    }),
-  };
+  // In a cluster PUBLISH counts only the subscribers of the node that ran it: the count says nothing.
+  return { results: groups.map((_, index) => parseGroupReply(replies[index] ?? [], connection.cluster === true)) };
 }
 
 /** Redis < 7 runs the script on a replica too: ask first, publish only on the primary. */
@@ -113,17 +156,37 @@ function failedOutcome(
 
 /** Every group failed alike; `unknown`: the call went out, so each message may have been published. */
 export function failAll(groups: Groups, error: Error, unknown = false): GroupPublishResult[] {
-  return groups.map((messages) => (unknown ? { receivers: [], error, unknown: messages.length } : { receivers: [], error }));
+  return groups.map((messages) => (unknown ? { answers: [], error, unknown: messages.length } : { answers: [], error }));
 }
 
-function parseGroupReply(reply: unknown[]): GroupPublishResult {
-  const receivers: number[] = [];
+function parseGroupReply(reply: unknown[], cluster: boolean): GroupPublishResult {
+  const answers: MessageAnswer[] = [];
   for (const item of reply) {
     if (typeof item === 'number') {
-      receivers.push(item);
+      answers.push(cluster ? null : item);
+    } else if (Array.isArray(item)) {
+      answers.push(inventoryApplied(item.map(Number)));
     } else {
-      return { receivers, error: new RedisPublishError(`Redis refused: ${String(item)}`) };
+      return { answers, error: new RedisPublishError(`Redis refused: ${String(item)}`) };
     }
   }
-  return { receivers };
+  return { answers };
+}
+
+/** The script's counts for an inventory message, in its order (redis-script.ts, `inventory`). */
+function inventoryApplied(values: readonly number[]): InventoryApplied {
+  const [created = 0, updated = 0, deleted = 0, same = 0, stale = 0, typeDone = 0, runDone = 0, seeded = 0] = values;
+  const [runCreated = 0, runUpdated = 0, runDeleted = 0, loaded = 0] = values.slice(8);
+  const counts = { created, updated, deleted, same, stale };
+  // Five counts for a description; seven more for a snapshot part.
+  if (values.length <= 5) return counts;
+  return {
+    ...counts,
+    snapshot: {
+      typeComplete: typeDone === 1,
+      runComplete: runDone === 1,
+      seeded: seeded === 1,
+      run: { created: runCreated, updated: runUpdated, deleted: runDeleted, loaded },
+    },
+  };
 }

@@ -14,6 +14,11 @@ export interface BatchSummary {
   readonly outcomeUnknown: number;
   /** Records that can never be published, moved to the dead-letter queue by the function: handled, not failed. */
   readonly parked: number;
+  /** Inventory messages applied (the inventory is on), and the records they created, changed or deleted. */
+  readonly applied: number;
+  readonly inventoryChanges: number;
+  /** What reconcile snapshots of already listed types corrected: the changes live events missed. */
+  readonly missed: { readonly created: number; readonly updated: number; readonly deleted: number };
   readonly zeroReceivers: number;
   readonly groups: number;
   readonly durationMs: number;
@@ -33,6 +38,9 @@ export function reportBatch(
   let published = 0;
   let outcomeUnknown = 0;
   let parked = 0;
+  let applied = 0;
+  let inventoryChanges = 0;
+  const missed = { created: 0, updated: 0, deleted: 0 };
   let zeroReceivers = 0;
   let oldestEventAgeMs: number | undefined;
   // Event time to publish, per published record that says when it happened: the end-to-end lag's distribution.
@@ -65,6 +73,29 @@ export function reportBatch(
         deadLetterQueue: item.parkedIn,
         error,
       });
+    } else if (error === undefined && item.applied !== undefined && item.inventory !== undefined) {
+      applied += 1;
+      const { snapshot, ...counts } = item.applied;
+      inventoryChanges += counts.created + counts.updated + counts.deleted;
+      if (snapshot?.seeded) {
+        missed.created += counts.created;
+        missed.updated += counts.updated;
+        missed.deleted += counts.deleted;
+      }
+      const { type, observedAt, source } = item.inventory;
+      logger.info('applied to the inventory', { ...fields, outcome: 'applied', type, observedAt, source, ...counts });
+      if (snapshot?.runComplete && item.inventory.snapshot !== undefined) {
+        logger.info('reconcile corrections', {
+          snapshotId: item.inventory.snapshot.id,
+          account: item.account,
+          region: item.inventory.region,
+          missedCreates: snapshot.run.created,
+          missedChanges: snapshot.run.updated,
+          missedDeletes: snapshot.run.deleted,
+          // Types listed completely for the first time: what they brought was loaded, not missed.
+          loaded: snapshot.run.loaded,
+        });
+      }
     } else if (error === undefined) {
       published += 1;
       if (item.receivers === 0) {
@@ -89,9 +120,12 @@ export function reportBatch(
   const summary: BatchSummary = {
     records: outcomes.length,
     published,
-    failed: outcomes.length - published - parked,
+    failed: outcomes.length - published - parked - applied,
     outcomeUnknown,
     parked,
+    applied,
+    inventoryChanges,
+    missed,
     zeroReceivers,
     groups: new Set(outcomes.map((item) => item.group)).size,
     durationMs: now - startedAt,
@@ -116,6 +150,12 @@ function embeddedMetrics(
     [METRIC_NAMES.zeroReceivers]: summary.zeroReceivers,
   };
   if (summary.oldestEventAgeMs !== undefined) values[METRIC_NAMES.oldestEventAgeMs] = summary.oldestEventAgeMs;
+  if (summary.applied > 0) {
+    values[METRIC_NAMES.inventoryChanges] = summary.inventoryChanges;
+    values[METRIC_NAMES.missedCreates] = summary.missed.created;
+    values[METRIC_NAMES.missedChanges] = summary.missed.updated;
+    values[METRIC_NAMES.missedDeletes] = summary.missed.deleted;
+  }
   // An array: CloudWatch keeps each value, so the dashboard can show the lag's p50 and p99.
   if (lags.length > 0) values[METRIC_NAMES.eventLagMs] = lags;
   const milliseconds: readonly string[] = [METRIC_NAMES.oldestEventAgeMs, METRIC_NAMES.eventLagMs];

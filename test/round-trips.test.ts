@@ -63,8 +63,12 @@ describe('sending a batch', () => {
     const calls: string[][][] = [];
     const publisher: OrderedPublisher = {
       publishGroups(groups) {
-        calls.push(groups.map((messages) => messages.map(({ body }) => String(JSON.parse(body).detail['instance-id']))));
-        return Promise.resolve(groups.map((messages) => ({ receivers: messages.map(() => 1) })));
+        calls.push(
+          groups.map((messages) =>
+            messages.map((message) => ('body' in message ? String(JSON.parse(message.body).detail['instance-id']) : '')),
+          ),
+        );
+        return Promise.resolve(groups.map((messages) => ({ answers: messages.map(() => 1) })));
       },
     };
     const records = ['a1', 'b1', 'c1', 'a2', 'b2'].map((id) =>
