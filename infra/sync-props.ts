@@ -208,8 +208,6 @@ export type Unchecked<T> = { readonly [K in keyof T]?: unknown };
 export interface SyncCheckOptions {
   /** False where the template is never deployed (`cdk ls`, `cdk destroy`): then a missing redisUrl is no problem. */
   readonly redisUrlRequired: boolean;
-  /** Where the password goes instead of the URL, in the caller's words. */
-  readonly secretSetting?: string;
 }
 
 /** Every problem of these props, one line each, in a stable order. */
@@ -222,10 +220,7 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
     if (redisUrl === undefined) {
       if (options.redisUrlRequired) problems.push("redisUrl is required, unless consumer is 'poller'");
     } else {
-      const problem =
-        typeof redisUrl === 'string'
-          ? redisUrlProblem(redisUrl, options.secretSetting ?? 'it as redisAuthSecret')
-          : 'must be a string';
+      const problem = typeof redisUrl === 'string' ? redisUrlProblem(redisUrl, 'it as redisAuthSecret') : 'must be a string';
       if (problem !== undefined) problems.push(`redisUrl ${problem}`);
     }
   }
