@@ -25,8 +25,3 @@ export function rulesPerAccount(rules: readonly RuleLike[], accounts: readonly s
     },
   ]);
 }
-
-/** Rules on the default bus that per-account groups cost: one per listed account and kind, plus the shared one. */
-export function ruleCount(kinds: number, accounts: number): number {
-  return accounts === 0 ? kinds : kinds * (accounts + 1);
-}

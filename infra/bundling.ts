@@ -1,9 +1,19 @@
-import type { BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 /*
- * How the function is bundled, as plain data: the stack hands it to NodejsFunction and the benchmark to esbuild,
- * so the bundle that is measured is the bundle that is deployed.
+ * How the functions are bundled, as plain data and one set of esbuild options: the package build, synth from source
+ * and the benchmark all bundle with them, so the bundle that is measured is the bundle that is deployed.
  */
 export const FUNCTION_ENTRY = new URL('../lambda/handler.ts', import.meta.url).pathname;
+
+/** Each function the package ships, by the folder its bundle goes to. */
+export const FUNCTION_ENTRIES = {
+  sync: FUNCTION_ENTRY,
+  reconcile: new URL('../reconcile/handler.ts', import.meta.url).pathname,
+} as const;
+export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/** The bundle's file name in its folder: Lambda's handler is `index.handler`. */
+export const BUNDLE_FILE = 'index.mjs';
 
 export const FUNCTION_BUNDLING = {
   target: 'node24',
@@ -16,16 +26,20 @@ export const FUNCTION_BUNDLING = {
   mainFields: ['module', 'main'],
 } as const;
 
-/** The same options as NodejsFunction takes them, for every function of the app (local esbuild, no Docker). */
-export function nodejsBundling(): BundlingOptions {
+/** esbuild's options for one function's bundle (with a linked source map beside it, for --enable-source-maps). */
+export function functionBuildOptions(entry: string, outfile: string): BuildOptions {
   return {
-    format: 'esm' as OutputFormat,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
     target: FUNCTION_BUNDLING.target,
     minify: FUNCTION_BUNDLING.minify,
-    sourceMap: FUNCTION_BUNDLING.sourceMap,
-    externalModules: [...FUNCTION_BUNDLING.externalModules],
-    banner: FUNCTION_BUNDLING.banner,
+    sourcemap: FUNCTION_BUNDLING.sourceMap ? 'linked' : false,
+    external: [...FUNCTION_BUNDLING.externalModules],
+    banner: { js: FUNCTION_BUNDLING.banner },
     mainFields: [...FUNCTION_BUNDLING.mainFields],
-    forceDockerBundling: false,
+    logLevel: 'warning',
   };
 }

@@ -1,5 +1,6 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { secretRegion } from './region-settings.ts';
@@ -33,27 +34,40 @@ export function grantVpcNetworkInterfaces(role: iam.Role): void {
 }
 
 /**
- * Read access to the Redis secret, whether its ARN is complete (`name-AbCdEf`) or partial (`name`, granted as
- * `name-??????`), and decrypt with its customer-managed key only when Secrets Manager in the secret's region asks.
- * A name that itself ends in a hyphen and 6 letters or digits reads as a complete ARN: pass the complete ARN then.
+ * The secret named by a context ARN, complete (`name-AbCdEf`) or partial (`name`), with its customer-managed key. A
+ * name that itself ends in a hyphen and 6 letters or digits reads as a complete ARN: pass the complete ARN then.
  */
-export function grantRedisSecret(
-  scope: Construct,
-  grantee: iam.IGrantable,
-  secretArn: string,
-  kmsKeyArn: string | undefined,
-): void {
-  const secret = COMPLETE_SECRET_ARN.test(secretArn)
-    ? secretsmanager.Secret.fromSecretCompleteArn(scope, 'RedisSecret', secretArn)
-    : secretsmanager.Secret.fromSecretPartialArn(scope, 'RedisSecret', secretArn);
-  secret.grantRead(grantee);
-  if (kmsKeyArn === undefined) return;
-  const region = secretRegion(secretArn) ?? Stack.of(scope).region;
-  grantee.grantPrincipal.addToPrincipalPolicy(
+export function importRedisSecret(scope: Construct, secretArn: string, kmsKeyArn: string | undefined): secretsmanager.ISecret {
+  const encryptionKey = kmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(scope, 'RedisSecretKey', kmsKeyArn);
+  return secretsmanager.Secret.fromSecretAttributes(scope, 'RedisSecret', {
+    ...(COMPLETE_SECRET_ARN.test(secretArn) ? { secretCompleteArn: secretArn } : { secretPartialArn: secretArn }),
+    encryptionKey,
+  });
+}
+
+/**
+ * Read access to the Redis secret, as statements that a role and a managed policy take alike: by its complete ARN,
+ * or by a partial one with Secrets Manager's suffix wildcard (`name-??????`); and decrypt with its customer-managed
+ * key only when Secrets Manager in the secret's own region asks (the secret may live in another region than the
+ * reader; CDK's grantRead would name the reader's).
+ */
+export function redisSecretReadStatements(secret: secretsmanager.ISecret): iam.PolicyStatement[] {
+  const statements = [
     new iam.PolicyStatement({
-      actions: ['kms:Decrypt'],
-      resources: [kmsKeyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
     }),
-  );
+  ];
+  const key = secret.encryptionKey;
+  if (key !== undefined) {
+    const region = (Token.isUnresolved(secret.secretArn) ? undefined : secretRegion(secret.secretArn)) ?? Stack.of(secret).region;
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+      }),
+    );
+  }
+  return statements;
 }

@@ -1,12 +1,13 @@
-import { CfnResource, type Stack } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 
 /**
  * Lets every account of the organization put events on this account's default bus in the stack's region.
  * A plain CfnResource: the generated CfnEventBusPolicy prints a deprecation warning (for its legacy `principal`
  * property, which we do not use) on every synth, when cdk-nag reads its properties.
  */
-export function allowOrganizationOnDefaultBus(stack: Stack, organizationId: string): CfnResource {
-  return new CfnResource(stack, 'OrganizationPutEvents', {
+export function allowOrganizationOnDefaultBus(scope: Construct, organizationId: string): CfnResource {
+  return new CfnResource(scope, 'OrganizationPutEvents', {
     type: 'AWS::Events::EventBusPolicy',
     properties: {
       EventBusName: 'default',
@@ -15,7 +16,7 @@ export function allowOrganizationOnDefaultBus(stack: Stack, organizationId: stri
         Effect: 'Allow',
         Principal: '*',
         Action: 'events:PutEvents',
-        Resource: stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
+        Resource: Stack.of(scope).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
         Condition: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
       },
     },

@@ -1,48 +1,16 @@
+import { SYNC_DEFAULTS } from './sync-props.ts';
+
 /*
- * Context for AWS Organizations: central stacks (`organizationId`, `accounts`) and member stacks (`centralAccount`).
- * Plain data, no CDK import.
+ * Context for member stacks (`centralAccount`): what may not be set there. Plain data, no CDK import.
  */
 
 type Read = (key: string) => unknown;
-
-const ACCOUNT_ID = /^\d{12}$/;
-const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
 function text(read: Read, key: string): string | undefined {
   const value = read(key);
   if (value === undefined || value === null) return undefined;
   const trimmed = String(value).trim();
   return trimmed === '' ? undefined : trimmed;
-}
-
-export interface OrganizationSettings {
-  readonly organizationId: string | undefined;
-  readonly accounts: readonly string[];
-}
-
-/** `organizationId` (central stacks) and `accounts` (per-account message groups). */
-export function readOrganization(read: Read, problems: string[]): OrganizationSettings {
-  const organizationId = text(read, 'organizationId');
-  if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
-    problems.push(
-      `organizationId "${organizationId}" is not an AWS Organizations ID (o- and 10 to 32 lowercase letters or digits)`,
-    );
-  }
-  const raw = read('accounts');
-  const accounts = (Array.isArray(raw) ? raw.map(String) : (text(read, 'accounts')?.split(',') ?? []))
-    .map((account) => account.trim())
-    .filter((account) => account !== '');
-  for (const account of accounts) {
-    if (!ACCOUNT_ID.test(account)) problems.push(`accounts: "${account}" is not a 12-digit AWS account ID`);
-  }
-  if (new Set(accounts).size !== accounts.length) problems.push('accounts lists an account twice');
-  return { organizationId, accounts };
-}
-
-export interface MemberSettings {
-  /** The account whose default bus (same region) receives this account's events. */
-  readonly centralAccount: string;
-  readonly alarmEmail: string | undefined;
 }
 
 /**
@@ -57,13 +25,13 @@ const CENTRAL_ONLY: Readonly<Record<string, string | undefined>> = {
   vpcId: undefined,
   subnetIds: undefined,
   securityGroupIds: undefined,
-  createVpcEndpoints: 'false',
-  consumer: 'lambda',
+  createVpcEndpoints: String(SYNC_DEFAULTS.createVpcEndpoints),
+  consumer: SYNC_DEFAULTS.consumer,
   topicPrefix: undefined,
-  requireSubscriber: 'false',
-  logRetentionDays: '30',
-  maxReceiveCount: '5',
-  functionTimeoutSeconds: '10',
+  requireSubscriber: String(SYNC_DEFAULTS.requireSubscriber),
+  logRetentionDays: String(SYNC_DEFAULTS.logRetentionDays),
+  maxReceiveCount: String(SYNC_DEFAULTS.maxReceiveCount),
+  functionTimeoutSeconds: String(SYNC_DEFAULTS.functionTimeoutSeconds),
   memorySize: undefined,
   oldestMessageAlarmSeconds: undefined,
   organizationId: undefined,
@@ -72,15 +40,16 @@ const CENTRAL_ONLY: Readonly<Record<string, string | undefined>> = {
   archiveRetentionDays: undefined,
   streamRetentionHours: undefined,
   redisCluster: undefined,
+  redisMaxIdleSeconds: undefined,
 };
 
-/** `centralAccount` makes member stacks; central-only settings are refused rather than silently ignored. */
-export function readMemberSettings(read: Read, problems: string[]): MemberSettings | undefined {
+/**
+ * `centralAccount` makes member stacks: its value, or undefined for central stacks. Central-only settings are refused
+ * rather than silently ignored.
+ */
+export function readCentralAccount(read: Read, problems: string[]): string | undefined {
   const centralAccount = text(read, 'centralAccount');
   if (centralAccount === undefined) return undefined;
-  if (!ACCOUNT_ID.test(centralAccount)) {
-    problems.push(`centralAccount "${centralAccount}" is not a 12-digit AWS account ID`);
-  }
   for (const [key, fallback] of Object.entries(CENTRAL_ONLY)) {
     const value = text(read, key);
     if (value === undefined || value === fallback) continue;
@@ -90,6 +59,5 @@ export function readMemberSettings(read: Read, problems: string[]): MemberSettin
         : `${key} is a central setting: with centralAccount the stack has no queue, function or Redis, only rules that forward to the central bus`,
     );
   }
-  const alarmEmail = text(read, 'alarmEmail');
-  return { centralAccount, alarmEmail };
+  return centralAccount;
 }

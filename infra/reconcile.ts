@@ -1,18 +1,15 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { nodejsBundling } from './bundling.ts';
+import { alarmAtOrAbove } from './alarms.ts';
+import { functionCode } from './function-code.ts';
 import type { RuleDefinition } from './rules.ts';
-
-const PROJECT_ROOT = new URL('..', import.meta.url).pathname;
-export const RECONCILE_ENTRY = new URL('../reconcile/handler.ts', import.meta.url).pathname;
 
 export interface ReconcileProps {
   readonly region: string;
@@ -20,9 +17,9 @@ export interface ReconcileProps {
   readonly queue: sqs.IQueue;
   /** The rules whose message groups each snapshot part is sent through. */
   readonly rules: readonly RuleDefinition[];
-  /** EventBridge Scheduler expression: rate(...), cron(...) or at(...), in UTC. */
-  readonly schedule: string;
-  readonly logRetentionDays: number;
+  /** When to run: rate(...), cron(...) or at(...). */
+  readonly schedule: scheduler.ScheduleExpression;
+  readonly logRetentionDays: logs.RetentionDays;
   /**
    * Long enough to list a large region at EC2's paginated pace, throttled pages included.
    * @default Duration.minutes(5)
@@ -40,7 +37,7 @@ export interface ReconcileProps {
  * events to the FIFO queue, started by EventBridge Scheduler. Read-only on EC2, send-only on the queue.
  */
 export class Reconcile extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ReconcileProps) {
@@ -50,7 +47,7 @@ export class Reconcile extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
-      retention: props.logRetentionDays as logs.RetentionDays,
+      retention: props.logRetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = new iam.Role(this, 'Role', {
@@ -72,13 +69,11 @@ export class Reconcile extends Construct {
         'ec2:DescribeInstances, ec2:DescribeVpcs and ec2:DescribeSubnets support no resource-level permissions: AWS requires Resource "*" for them.',
     });
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       functionName: name,
       description: 'Lists the EC2 instances, VPCs and subnets of the region and sends them to the FIFO queue as snapshots',
-      entry: RECONCILE_ENTRY,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      code: functionCode('reconcile'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
@@ -93,7 +88,6 @@ export class Reconcile extends Construct {
         SNAPSHOT_GROUPS: groups.join(','),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: nodejsBundling(),
     });
 
     // Scheduler's own role, limited to schedules of this account (confused deputy), allowed to invoke this function.
@@ -107,7 +101,7 @@ export class Reconcile extends Construct {
     new scheduler.Schedule(this, 'Schedule', {
       scheduleName: name,
       description: 'Starts the reconcile snapshots of the asset inventory',
-      schedule: scheduler.ScheduleExpression.expression(props.schedule),
+      schedule: props.schedule,
       target: new schedulerTargets.LambdaInvoke(this.function, {
         role: schedulerRole,
         retryAttempts: 2,
@@ -125,13 +119,9 @@ export class Reconcile extends Construct {
       description: 'Send a reconcile snapshot now, without waiting for the schedule',
     });
 
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: `A reconcile run failed: some snapshot was not sent (see ${logGroup.logGroupName}, message "snapshot not sent")`,
+    this.errorsAlarm = alarmAtOrAbove(this, 'ErrorsAlarm', {
+      description: `A reconcile run failed: some snapshot was not sent (see ${logGroup.logGroupName}, message "snapshot not sent")`,
       metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 }

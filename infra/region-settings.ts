@@ -1,4 +1,4 @@
-import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
+import { redisUrlProblem } from './problems.ts';
 
 /*
  * Per-region settings: a VPC, its subnets and security groups, and often the Redis endpoint and its secret belong to
@@ -10,7 +10,7 @@ export interface VpcPlacement {
   readonly vpcId: string;
   readonly subnetIds: readonly string[];
   readonly securityGroupIds: readonly string[];
-  /** Interface endpoints for Secrets Manager and STS, for subnets without a NAT route. */
+  /** Interface endpoints for Secrets Manager, STS and SQS, for subnets without a NAT route. */
   readonly createVpcEndpoints: boolean;
 }
 
@@ -196,15 +196,9 @@ export function splitList(value: string): string[] {
 /** Each value on its own; `label` says where it came from (empty for top-level keys). */
 function checkValues(label: string, values: RawPlacement, redisUrlUsed: boolean, problems: string[]): void {
   const { redisUrl, redisAuthSecretArn, redisSecretKmsKeyArn, vpcId } = values;
-  if (redisUrlUsed && redisUrl !== undefined) {
-    if (!isRedisUrl(redisUrl)) {
-      problems.push(`${label}redisUrl must be a redis:// or rediss:// URL with a host`);
-    } else if (redisUrlHasCredentials(redisUrl)) {
-      problems.push(
-        `${label}redisUrl carries a user or password, which would be stored in the template in clear text: put the password in a Secrets Manager secret and pass its ARN as redisAuthSecretArn`,
-      );
-    }
-  }
+  const urlProblem =
+    redisUrlUsed && redisUrl !== undefined ? redisUrlProblem(redisUrl, 'its ARN as redisAuthSecretArn') : undefined;
+  if (urlProblem !== undefined) problems.push(`${label}redisUrl ${urlProblem}`);
   if (redisAuthSecretArn !== undefined && !SECRET_ARN.test(redisAuthSecretArn)) {
     problems.push(
       `${label}redisAuthSecretArn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name)`,

@@ -278,7 +278,6 @@ describe('organization settings', () => {
       problemsOf({
         centralAccount: CENTRAL,
         consumer: 'lambda',
-        maxReceiveCount: 5,
         functionTimeoutSeconds: 10,
         logRetentionDays: 30,
       }),

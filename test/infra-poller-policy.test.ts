@@ -7,6 +7,8 @@ import { SyncStack } from '../infra/sync-stack.ts';
 import { cfnLintErrors } from './helpers/cfn-lint.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis-auth-AbCdEf';
+const PARTIAL_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis/auth';
+const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab';
 
 function pollerTemplate(context: Record<string, unknown> = {}): Template {
   const app = buildApp(new App({ context: { regions: 'eu-west-1', consumer: 'poller', ...context } }));
@@ -25,8 +27,16 @@ function queueLogicalId(template: Template): string {
   return id;
 }
 
+function deadLetterQueueLogicalId(template: Template): string {
+  const [id] = Object.keys(
+    template.findResources('AWS::SQS::Queue', { Properties: { QueueName: 'management-events-eu-west-1-dlq.fifo' } }),
+  );
+  assert.ok(id !== undefined);
+  return id;
+}
+
 describe('consumer=poller: the managed policy the poller runs with', () => {
-  it('allows exactly ReceiveMessage, DeleteMessage and GetQueueAttributes on the queue, and outputs its ARN', () => {
+  it('allows consuming the queue, backing off with ChangeMessageVisibility and parking poison in the DLQ, and outputs its ARN', () => {
     const template = pollerTemplate();
     const policies = template.findResources('AWS::IAM::ManagedPolicy');
     assert.equal(Object.keys(policies).length, 1);
@@ -36,9 +46,15 @@ describe('consumer=poller: the managed policy the poller runs with', () => {
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
             Resource: { 'Fn::GetAtt': [queueLogicalId(template), 'Arn'] },
             Sid: 'ConsumeTheQueue',
+          },
+          {
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': [deadLetterQueueLogicalId(template), 'Arn'] },
+            Sid: 'ParkPoisonRecords',
           },
         ],
       },
@@ -46,20 +62,42 @@ describe('consumer=poller: the managed policy the poller runs with', () => {
     template.hasOutput('PollerPolicyArn', { Value: { Ref: policyId } });
   });
 
-  it('adds GetSecretValue on the Redis secret, and nothing else, when there is one', () => {
+  it('reads the Redis secret as the function does, and nothing else, when there is one', () => {
     const template = pollerTemplate({ redisAuthSecretArn: SECRET_ARN });
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: [
           Match.objectLike({ Sid: 'ConsumeTheQueue' }),
-          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN, Sid: 'ReadTheRedisSecret' },
+          Match.objectLike({ Sid: 'ParkPoisonRecords' }),
+          { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET_ARN },
         ],
       },
     });
   });
 
+  it('reads a secret given by partial ARN through the suffix wildcard, and decrypts it with its key via Secrets Manager', () => {
+    const template = pollerTemplate({ redisAuthSecretArn: PARTIAL_SECRET_ARN, redisSecretKmsKeyArn: KEY_ARN });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: `${PARTIAL_SECRET_ARN}-??????`,
+          },
+          {
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            Resource: KEY_ARN,
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          },
+        ]),
+      },
+    });
+  });
+
   it('is a template CloudFormation accepts (cfn-lint: no errors)', () => {
-    const template = pollerTemplate({ redisAuthSecretArn: SECRET_ARN }).toJSON();
+    const template = pollerTemplate({ redisAuthSecretArn: PARTIAL_SECRET_ARN, redisSecretKmsKeyArn: KEY_ARN }).toJSON();
     assert.deepEqual(cfnLintErrors([template], ['eu-west-1']), []);
   });
 });

@@ -64,7 +64,7 @@ describe('per-region settings (regionSettings)', () => {
         },
       });
       us?.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
-      eu?.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+      eu?.resourceCountIs('AWS::EC2::VPCEndpoint', 3);
       assert.match(JSON.stringify(us?.toJSON()), /redis-us-GhIjKl/);
       assert.doesNotMatch(JSON.stringify(us?.toJSON()), /redis-eu-AbCdEf|vpc-0bbbbbbbbbbbbbbb1/);
       assert.doesNotMatch(JSON.stringify(eu?.toJSON()), /redis-us-GhIjKl|vpc-0aaaaaaaaaaaaaaa1/);

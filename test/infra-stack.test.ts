@@ -7,6 +7,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.ts';
 import { ContextError } from '../infra/config.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
+import { outageCoveredSeconds, QUEUE_RETENTION_SECONDS } from '../lambda/retry-delay.ts';
 
 const REDIS_URL = 'rediss://cache.example.internal:6379';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis-auth-AbCdEf';
@@ -51,7 +52,8 @@ describe('the CDK app', () => {
           ContentBasedDeduplication: true,
           SqsManagedSseEnabled: true,
           VisibilityTimeout: 60,
-          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Object.keys(dlq)[0], 'Arn'] }, maxReceiveCount: 5 },
+          // With the function's backoff, 1000 receives outlast the queue's retention: an outage dead-letters nothing.
+          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Object.keys(dlq)[0], 'Arn'] }, maxReceiveCount: 1000 },
         });
       });
 
@@ -250,9 +252,24 @@ describe('context', () => {
     );
   });
 
-  it('warns, without stopping, when maxReceiveCount is below 5', () => {
-    const { stacks } = synthApp({ regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: '2' });
-    Annotations.fromStack(stacks[0] as SyncStack).hasWarning('*', Match.stringLikeRegexp('maxReceiveCount=2: a Redis outage'));
+  it('warns, without stopping, when maxReceiveCount dead-letters an outage shorter than the retention, saying how long it covers', () => {
+    const warningsFor = (maxReceiveCount: number) => {
+      const { stacks } = synthApp({ regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: String(maxReceiveCount) });
+      return Annotations.fromStack(stacks[0] as SyncStack)
+        .findWarning('*', Match.stringLikeRegexp('maxReceiveCount'))
+        .map((warning) => String(warning.entry.data));
+    };
+    // The fewest receives whose retries outlast the queue's retention, from the function's own schedule.
+    let enough = 1;
+    while (outageCoveredSeconds(enough) < QUEUE_RETENTION_SECONDS) enough += 1;
+    assert.deepEqual(warningsFor(enough), []);
+    assert.equal(warningsFor(enough - 1).length, 1);
+    const [warning] = warningsFor(500);
+    const hours = Number((outageCoveredSeconds(500) / 3600).toFixed(1));
+    assert.match(
+      warning ?? '',
+      new RegExp(`^maxReceiveCount=500: .*outage of about ${hours} hours.*keeps events about 96 hours`),
+    );
     const { stacks: quiet } = synthApp({ regions: 'eu-west-1', redisUrl: REDIS_URL });
     Annotations.fromStack(quiet[0] as SyncStack).hasNoWarning('*', Match.stringLikeRegexp('maxReceiveCount'));
   });
@@ -313,7 +330,7 @@ describe('options', () => {
     });
   });
 
-  it('places the function in the VPC and adds the Secrets Manager and STS endpoints on request', () => {
+  it('places the function in the VPC and adds the Secrets Manager, STS and SQS endpoints on request', () => {
     const template = templateFor({
       redisUrl: REDIS_URL,
       vpcId: 'vpc-0123456789abcdef0',
@@ -327,9 +344,11 @@ describe('options', () => {
     const services = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((endpoint) =>
       JSON.stringify(endpoint.Properties.ServiceName),
     );
-    assert.equal(services.length, 2);
+    assert.equal(services.length, 3);
     assert.ok(services.some((name) => name.includes('secretsmanager')));
     assert.ok(services.some((name) => name.includes('sts')));
+    // The function calls SQS itself: it parks poison records in the dead-letter queue and backs off retries.
+    assert.ok(services.some((name) => name.includes('.sqs')));
   });
 
   it("creates a security group for the function when none is given, and outputs it for the cache's inbound rule", () => {

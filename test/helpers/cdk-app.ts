@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/app.ts';
 
 export const REDIS_URL = 'rediss://cache.example.internal:6379';
@@ -19,7 +20,21 @@ export interface SynthesizedApp {
 
 /** Builds the app with this context (no defaults from cdk.json) and synthesizes it, cdk-nag included. */
 export function synthesize(context: Record<string, unknown>): SynthesizedApp {
-  const app = buildApp(new App({ context }));
+  return synthesized(buildApp(new App({ context })));
+}
+
+/**
+ * One stack of a team's own app (eu-west-1), built by `build`, synthesized with cdk-nag as the app does: for the
+ * constructs used directly.
+ */
+export function synthesizeStack(build: (stack: Stack) => void, context: Record<string, unknown> = {}): SynthesizedApp {
+  const app = new App({ context });
+  build(new Stack(app, 'team-stack', { env: { account: '123456789012', region: 'eu-west-1' } }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return synthesized(app);
+}
+
+function synthesized(app: App): SynthesizedApp {
   const stacks = app.node.children.filter((child): child is Stack => child instanceof Stack);
   const templates = new Map(stacks.map((stack) => [stack.stackName, Template.fromStack(stack)]));
   const assembly = app.synth();

@@ -1,0 +1,226 @@
+import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { rulesPerAccount } from './account-rules.ts';
+import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
+import { RulesArchive } from './archive.ts';
+import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
+import { addPollerPolicy } from './poller-policy.ts';
+import { PropsError } from './problems.ts';
+import { Reconcile } from './reconcile.ts';
+import { allowRulesByNamePrefix, fifoQueueTarget } from './rule-targets.ts';
+import { deadLetterQueueName, queueName, type RuleDefinition, selectRules } from './rules.ts';
+import { addSyncFunction } from './sync-function.ts';
+import {
+  type ManagementEventsSyncProps,
+  type ResolvedSyncProps,
+  resourceTypesOf,
+  syncPropsProblems,
+  syncPropsWarnings,
+  withSyncDefaults,
+} from './sync-props.ts';
+
+/**
+ * One region's whole setup, in the stack you place it in (one per region and account: the queue and rules keep the
+ * seed's names). EventBridge rules on the default bus feed the FIFO queue `management-events-<region>.fifo`, which
+ * the sync function (or the poller, `consumer: 'poller'`) publishes to Redis, in order per message group; dead-letter
+ * queues, alarms and the opt-ins (reconcile snapshots, archive, stream mirror, organization bus policy) come with it.
+ * The props are checked at construction, every problem listed in one `PropsError`.
+ */
+export class ManagementEventsSync extends Construct {
+  /** The FIFO queue the rules feed. */
+  readonly queue: sqs.Queue;
+  /** Events that failed maxReceiveCount times, and the records the function parks as poison (FIFO). */
+  readonly deadLetterQueue: sqs.Queue;
+  /** Events EventBridge could not deliver to the queue (a standard queue, as EventBridge requires). */
+  readonly targetDeadLetterQueue: sqs.Queue;
+  /** The rule table deployed: names, patterns and message groups, as plain data. */
+  readonly ruleDefinitions: readonly RuleDefinition[];
+  /** The rules on the default bus, in the table's order; another target may be added to each. */
+  readonly rules: readonly events.Rule[];
+  /** The sync function; none with `consumer: 'poller'`. */
+  readonly syncFunction?: lambda.Function;
+  /** The sync function's log group. */
+  readonly functionLogGroup?: logs.LogGroup;
+  /** What the poller needs (`consumer: 'poller'`): attach it where the poller runs. */
+  readonly pollerPolicy?: iam.ManagedPolicy;
+  /** The scheduled reconcile, with `reconcileSchedule`. */
+  readonly reconcile?: Reconcile;
+  /** The archive of the rules' events, with `archiveRetentionDays`. */
+  readonly archive?: RulesArchive;
+  /** Where the alarms go: `alarmTopic`, or the topic created for `alarmEmail`. */
+  readonly alarmTopic?: sns.ITopic;
+  /** The settings in force: the props with every default filled in. */
+  readonly settings: ResolvedSyncProps;
+  private readonly allAlarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: ManagementEventsSyncProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // `cdk ls` and `cdk destroy` never deploy the template: a redisUrl is not needed there.
+    const problems = syncPropsProblems(props, { redisUrlRequired: stack.bundlingRequired });
+    if (problems.length > 0) throw new PropsError('ManagementEventsSync', problems);
+    const settings = withSyncDefaults(props);
+    this.settings = settings;
+    const region = stack.region;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: deadLetterQueueName(region),
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      queueName: queueName(region),
+      fifo: true,
+      contentBasedDeduplication: true,
+      // SQS-managed keys: with a KMS key CDK drops the aws:SourceArn condition from the EventBridge grant.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's guidance: at least six times the function timeout, so a batch in flight is not handed out twice.
+      visibilityTimeout: Duration.seconds(6 * settings.functionTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+    // EventBridge needs a standard queue as a target's dead-letter queue.
+    this.targetDeadLetterQueue = new sqs.Queue(this, 'TargetDeadLetterQueue', {
+      queueName: `management-events-${region}-target-dlq`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.targetDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
+    });
+
+    const accounts = settings.accounts ?? [];
+    this.ruleDefinitions = rulesPerAccount(
+      selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: resourceTypesOf(settings.resourceTypes, []) }),
+      accounts,
+    );
+    for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
+      Annotations.of(this).addWarningV2('sync:settings', warning);
+    }
+    this.rules = this.addRules(this.ruleDefinitions, accounts.length > 0);
+    if (settings.organizationId !== undefined) allowOrganizationOnDefaultBus(this, settings.organizationId);
+
+    this.alarmTopic = alarmTopicFor(this, settings);
+    this.addAlarm(
+      alarmAtOrAbove(this, 'DeadLetterQueueAlarm', {
+        description: `Events gave up after ${settings.maxReceiveCount} receives and wait in ${deadLetterQueueName(region)}: see the dead-letter runbook in the README`,
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+      }),
+    );
+    this.addAlarm(
+      alarmAtOrAbove(this, 'TargetDeadLetterQueueAlarm', {
+        description: 'EventBridge could not deliver events to the FIFO queue; they wait in the target dead-letter queue',
+        metric: this.targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+      }),
+    );
+    this.addAlarm(
+      alarmAtOrAbove(this, 'OldestMessageAlarm', {
+        description: `An event has waited over ${settings.oldestMessageAlarmSeconds} s in ${queueName(region)}: the consumer is down or a group is blocked`,
+        metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: settings.oldestMessageAlarmSeconds,
+        evaluationPeriods: 3,
+      }),
+    );
+
+    new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'The FIFO queue the rules feed' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetterQueue.queueUrl,
+      description: 'Events that failed maxReceiveCount times',
+    });
+    new CfnOutput(this, 'TargetDeadLetterQueueUrl', {
+      value: this.targetDeadLetterQueue.queueUrl,
+      description: 'Events EventBridge could not deliver to the queue',
+    });
+
+    if (settings.consumer === 'lambda') {
+      const parts = addSyncFunction(this, { region, queue: this.queue, deadLetterQueue: this.deadLetterQueue, settings });
+      this.syncFunction = parts.function;
+      this.functionLogGroup = parts.logGroup;
+      for (const alarm of parts.alarms) this.addAlarm(alarm);
+    } else {
+      new CfnOutput(this, 'PollerCommand', {
+        value: `node poller.mjs --queue-url ${this.queue.queueUrl}`,
+        description:
+          'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',
+      });
+      this.pollerPolicy = addPollerPolicy(this, {
+        region,
+        queue: this.queue,
+        deadLetterQueue: this.deadLetterQueue,
+        redisAuthSecret: settings.redisAuthSecret,
+      });
+    }
+
+    // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.
+    if (settings.reconcileSchedule !== undefined) {
+      this.reconcile = new Reconcile(this, 'Reconcile', {
+        region,
+        queue: this.queue,
+        rules: this.ruleDefinitions,
+        schedule: settings.reconcileSchedule,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      this.addAlarm(this.reconcile.errorsAlarm);
+    }
+    if (settings.archiveRetentionDays !== undefined) {
+      this.archive = new RulesArchive(this, 'Archive', {
+        region,
+        rules: this.ruleDefinitions,
+        retentionDays: settings.archiveRetentionDays,
+      });
+    }
+  }
+
+  /** Every alarm of this setup, in the order they were added (for a dashboard). */
+  get alarms(): readonly cloudwatch.Alarm[] {
+    return this.allAlarms;
+  }
+
+  /** Adds an alarm of a part built on this setup: it goes where the others go (alarmTopic, alarmEmail). */
+  addAlarm(alarm: cloudwatch.Alarm): void {
+    this.allAlarms.push(alarm);
+    notify(this.alarmTopic, alarm);
+  }
+
+  private addRules(definitions: readonly RuleDefinition[], perAccount: boolean): events.Rule[] {
+    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
+    if (perAccount) {
+      allowRulesByNamePrefix(this.queue, 'management-events-');
+      allowRulesByNamePrefix(this.targetDeadLetterQueue, 'management-events-');
+    }
+    const delivery = { deadLetterQueue: this.targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+    return definitions.map(
+      (rule) =>
+        new events.Rule(this, `Rule-${rule.name}`, {
+          ruleName: rule.name,
+          description: rule.description,
+          eventPattern: toCdkEventPattern(rule.eventPattern),
+          targets: [
+            perAccount
+              ? fifoQueueTarget(this.queue, rule.messageGroupId, delivery)
+              : new targets.SqsQueue(this.queue, { messageGroupId: rule.messageGroupId, ...delivery }),
+          ],
+        }),
+    );
+  }
+}

@@ -1,0 +1,369 @@
+import { Token } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM,
+  DEFAULT_TOPIC_PREFIX,
+  MAX_STREAM_RETENTION_HOURS,
+  MIN_FUNCTION_TIMEOUT_SECONDS,
+} from '../lambda/config.ts';
+import { DEFAULT_MAX_RECEIVE_COUNT, outageCoveredSeconds, QUEUE_RETENTION_SECONDS } from '../lambda/retry-delay.ts';
+import { RULES_PER_BUS_QUOTA } from './account-rules.ts';
+import { ACCOUNT_ID, checkBoolean, checkEmail, checkWholeNumber, redisUrlProblem } from './problems.ts';
+import { type ResourceType, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
+import { scheduleExpressionProblem } from './schedule-expression.ts';
+
+export type Consumer = 'lambda' | 'poller';
+
+/** Which rules a region gets: the sync construct and the member forwarder read the same props. */
+export interface RuleProps {
+  /**
+   * The `management-events-api-calls` rule: successful EC2 API calls that create, change or delete VPCs, subnets
+   * and instances, through CloudTrail (it needs a trail in the account; an organization trail counts).
+   * @default true
+   */
+  readonly apiCallRule?: boolean;
+  /**
+   * The EC2 resource types whose tag changes are forwarded, or `'all'`: every tag change in the account (the seed's
+   * unfiltered rule).
+   * @default ['instance', 'vpc', 'subnet']
+   */
+  readonly resourceTypes?: 'all' | readonly ResourceType[];
+}
+
+/** Where the alarms go. */
+export interface AlarmProps {
+  /**
+   * Your topic for every alarm (alarm and OK actions).
+   * @default - none, unless alarmEmail creates one
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * An address that gets every alarm: a topic encrypted with a customer-managed key (which CloudWatch may use) and an
+   * email subscription are created. Not with `alarmTopic`: subscribe the address to your topic instead.
+   * @default - no email
+   */
+  readonly alarmEmail?: string;
+}
+
+/** One region's setup. Every setting is optional but `redisUrl` (with the default consumer). */
+export interface ManagementEventsSyncProps extends RuleProps, AlarmProps {
+  /**
+   * Who consumes the queue: `'lambda'`, the sync function; `'poller'`, the one-file poller you run next to Redis
+   * (for a Redis that Lambda cannot reach): queues, rules, alarms and a managed policy for the poller, no function.
+   * @default 'lambda'
+   */
+  readonly consumer?: Consumer;
+  /**
+   * The Redis endpoint, `redis://host:port` or `rediss://host:port` (TLS), without user or password (the template
+   * would hold them in clear text: use `redisAuthSecret`). A cache your stack defines can be given by its
+   * endpoint's tokens, such as `` `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}` ``.
+   * Required with the `'lambda'` consumer.
+   * @default - none
+   */
+  readonly redisUrl?: string;
+  /**
+   * The Redis password, or JSON `{"username": "...", "password": "..."}`. The function reads it at cold start and
+   * again once after Redis refuses it (rotation); it may read this secret only, and decrypt it with the secret's
+   * `encryptionKey` (when it has one) only through Secrets Manager. With the poller, its policy allows the same.
+   * @default - no AUTH
+   */
+  readonly redisAuthSecret?: secretsmanager.ISecret;
+  /**
+   * `true`: a cluster-aware client from the start; `false`: never; unset: detected from `INFO` (REDIS_CLUSTER).
+   * @default - detected
+   */
+  readonly redisCluster?: boolean;
+  /**
+   * A Redis connection idle longer than this is replaced before use, since a NAT gateway or Lambda's network
+   * interface forgets idle flows after 350 s (REDIS_MAX_IDLE_SECONDS, 0-3600). 0 never replaces it.
+   * @default 300
+   */
+  readonly redisMaxIdleSeconds?: number;
+  /**
+   * The channel is this prefix and the event's account.
+   * @default 'topic-account-management-events-'
+   */
+  readonly topicPrefix?: string;
+  /**
+   * A PUBLISH that reached nobody fails the record, so SQS keeps the event until a subscriber is back. Not with
+   * `redisCluster: true`: PUBLISH counts only one node's subscribers there.
+   * @default false
+   */
+  readonly requireSubscriber?: boolean;
+  /**
+   * Hours (1-8760) each account's durable stream keeps what was published, for consumers that were away.
+   * @default - no stream, pub/sub only
+   */
+  readonly streamRetentionHours?: number;
+  /**
+   * The VPC the function runs in (that of the cache: ElastiCache answers only inside its VPC).
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The function's subnets in `vpc`; the interface endpoints go there too.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The function's security groups; the cache must allow inbound TCP 6379 from them.
+   * @default - one with all outbound allowed, its ID in the output FunctionSecurityGroupId
+   */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * Interface endpoints for Secrets Manager, STS and SQS in `vpcSubnets`, for subnets without a NAT route; only the
+   * function's security groups may connect to them.
+   * @default false
+   */
+  readonly createVpcEndpoints?: boolean;
+  /**
+   * The function's timeout (5-120 s); the queue's visibility timeout is six times this.
+   * @default 10
+   */
+  readonly functionTimeoutSeconds?: number;
+  /**
+   * The function's memory, in MB (128-10240).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Retention of the functions' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetentionDays?: logs.RetentionDays;
+  /**
+   * Receives before SQS moves an event to the dead-letter queue (1-1000). With the function's backoff, the default
+   * outlasts the queue's 4-day retention, so an outage dead-letters nothing; synth warns when a lower value does not.
+   * @default 1000
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Age (60-1209600 s) of the oldest queued event that raises the alarm.
+   * @default 600
+   */
+  readonly oldestMessageAlarmSeconds?: number;
+  /**
+   * Per-account message groups: one rule per listed account and kind (and the shared rule for every other account),
+   * so one account's poison event holds back only its own group. Each costs rules (300 per bus by default).
+   * @default - one group per rule, shared by all accounts
+   */
+  readonly accounts?: readonly string[];
+  /**
+   * An AWS Organizations ID (`o-...`): the default bus accepts events that member accounts forward.
+   * @default - no bus policy
+   */
+  readonly organizationId?: string;
+  /**
+   * When to send reconcile snapshots of the region's instances, VPCs and subnets through the queue.
+   * @default - no reconcile function
+   */
+  readonly reconcileSchedule?: scheduler.ScheduleExpression;
+  /**
+   * Days (1-3650) an EventBridge archive keeps what the rules match, for replay after a long outage.
+   * @default - no archive
+   */
+  readonly archiveRetentionDays?: number;
+}
+
+/** The value of every optional setting that has one: the construct and the app read them here. */
+export const SYNC_DEFAULTS = {
+  consumer: 'lambda' as Consumer,
+  redisMaxIdleSeconds: 300,
+  topicPrefix: DEFAULT_TOPIC_PREFIX,
+  requireSubscriber: false,
+  createVpcEndpoints: false,
+  functionTimeoutSeconds: 10,
+  memorySize: 256,
+  logRetentionDays: 30 as logs.RetentionDays,
+  maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
+  oldestMessageAlarmSeconds: 600,
+  apiCallRule: true,
+  resourceTypes: SUPPORTED_RESOURCE_TYPES as readonly ResourceType[],
+} as const;
+
+type Defaulted = keyof typeof SYNC_DEFAULTS;
+
+/** The props with every default filled in: what the construct builds from. */
+export type ResolvedSyncProps = Omit<ManagementEventsSyncProps, Defaulted> & {
+  readonly [K in Defaulted]-?: NonNullable<ManagementEventsSyncProps[K]>;
+};
+
+export function withSyncDefaults(props: ManagementEventsSyncProps): ResolvedSyncProps {
+  const resolved: Record<string, unknown> = { ...props };
+  for (const [key, value] of Object.entries(SYNC_DEFAULTS)) resolved[key] ??= value;
+  return resolved as ResolvedSyncProps;
+}
+
+/** Retention values CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+
+/** Props as they may arrive: from JavaScript, or parsed from context strings, any value may have any type. */
+export type Unchecked<T> = { readonly [K in keyof T]?: unknown };
+
+export interface SyncCheckOptions {
+  /** False where the template is never deployed (`cdk ls`, `cdk destroy`): then a missing redisUrl is no problem. */
+  readonly redisUrlRequired: boolean;
+}
+
+/** Every problem of these props, one line each, in a stable order. */
+export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, options: SyncCheckOptions): string[] {
+  const problems: string[] = [];
+  const { consumer = SYNC_DEFAULTS.consumer, redisUrl } = props;
+  if (consumer !== 'lambda' && consumer !== 'poller')
+    problems.push(`consumer must be lambda or poller, got "${String(consumer)}"`);
+  if (consumer === 'lambda') {
+    if (redisUrl === undefined) {
+      if (options.redisUrlRequired) problems.push("redisUrl is required, unless consumer is 'poller'");
+    } else {
+      const problem = typeof redisUrl === 'string' ? redisUrlProblem(redisUrl, 'it as redisAuthSecret') : 'must be a string';
+      if (problem !== undefined) problems.push(`redisUrl ${problem}`);
+    }
+  }
+  const { redisCluster, requireSubscriber, topicPrefix } = props;
+  if (redisCluster !== undefined && typeof redisCluster !== 'boolean') {
+    problems.push(`redisCluster must be true or false, or unset to detect it (auto), got "${String(redisCluster)}"`);
+  }
+  checkBoolean(problems, 'requireSubscriber', requireSubscriber);
+  // PUBLISH counts only one node's subscribers in a cluster: the function refuses it too, but synth says it first.
+  if (redisCluster === true && requireSubscriber === true) {
+    problems.push(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM.replace('REQUIRE_SUBSCRIBER', 'requireSubscriber'));
+  }
+  if (
+    topicPrefix !== undefined &&
+    !Token.isUnresolved(topicPrefix) &&
+    (typeof topicPrefix !== 'string' || /\s/.test(topicPrefix))
+  ) {
+    problems.push('topicPrefix must contain no white space');
+  }
+  checkWholeNumber(problems, 'redisMaxIdleSeconds', props.redisMaxIdleSeconds, 0, 3600);
+  checkWholeNumber(problems, 'streamRetentionHours', props.streamRetentionHours, 1, MAX_STREAM_RETENTION_HOURS);
+  if (
+    props.vpc === undefined &&
+    (props.vpcSubnets !== undefined || props.securityGroups !== undefined || props.createVpcEndpoints)
+  ) {
+    problems.push('vpcSubnets, securityGroups and createVpcEndpoints need vpc');
+  }
+  checkBoolean(problems, 'createVpcEndpoints', props.createVpcEndpoints);
+  problems.push(...alarmPropsProblems(props));
+  checkWholeNumber(problems, 'logRetentionDays', props.logRetentionDays, 1, 3653);
+  const { logRetentionDays } = props;
+  if (typeof logRetentionDays === 'number' && Number.isInteger(logRetentionDays) && !RETENTION_DAYS.includes(logRetentionDays)) {
+    problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
+  }
+  checkWholeNumber(problems, 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
+  // Less cannot fit the function's waits (connect, script) and its own answer: see MIN_FUNCTION_TIMEOUT_SECONDS.
+  checkWholeNumber(problems, 'functionTimeoutSeconds', props.functionTimeoutSeconds, MIN_FUNCTION_TIMEOUT_SECONDS, 120);
+  checkWholeNumber(problems, 'memorySize', props.memorySize, 128, 10240);
+  checkWholeNumber(problems, 'oldestMessageAlarmSeconds', props.oldestMessageAlarmSeconds, 60, 1_209_600);
+  problems.push(...rulePropsProblems(props));
+  const { organizationId, accounts } = props;
+  if (organizationId !== undefined && !Token.isUnresolved(organizationId)) {
+    if (typeof organizationId !== 'string' || !ORGANIZATION_ID.test(organizationId)) {
+      problems.push(
+        `organizationId "${String(organizationId)}" is not an AWS Organizations ID (o- and 10 to 32 lowercase letters or digits)`,
+      );
+    }
+  }
+  if (accounts !== undefined) {
+    const list = Array.isArray(accounts) ? (accounts as unknown[]) : [accounts];
+    for (const account of list) {
+      if (typeof account !== 'string' || !ACCOUNT_ID.test(account)) {
+        problems.push(`accounts: "${String(account)}" is not a 12-digit AWS account ID`);
+      }
+    }
+    if (new Set(list).size !== list.length) problems.push('accounts lists an account twice');
+  }
+  const schedule = props.reconcileSchedule as scheduler.ScheduleExpression | undefined;
+  if (schedule !== undefined && !Token.isUnresolved(schedule.expressionString)) {
+    const problem = scheduleExpressionProblem(schedule.expressionString);
+    if (problem !== undefined) problems.push(`reconcileSchedule ${problem}`);
+  }
+  checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
+  return problems;
+}
+
+/** Notes that do not stop synth. */
+export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: number): string[] {
+  const warnings: string[] = [];
+  const maxReceiveCount = props.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
+  const covered = outageCoveredSeconds(maxReceiveCount);
+  if (covered < QUEUE_RETENTION_SECONDS) {
+    warnings.push(
+      `maxReceiveCount=${maxReceiveCount}: the function's retries cover a Redis outage of ${duration(covered)}, and the queue keeps events ${duration(QUEUE_RETENTION_SECONDS)}: a longer outage sends events to the dead-letter queue (the default, ${SYNC_DEFAULTS.maxReceiveCount}, covers the whole retention)`,
+    );
+  }
+  if (ruleCount > RULES_PER_BUS_QUOTA) {
+    warnings.push(
+      `accounts: ${ruleCount} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
+    );
+  }
+  // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.
+  if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
+    for (const [key, variable] of [
+      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
+      ['redisCluster', 'REDIS_CLUSTER'],
+      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
+      ['topicPrefix', 'TOPIC_PREFIX'],
+      ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
+    ] as const) {
+      if (props[key] === undefined) continue;
+      warnings.push(
+        `${key} configures the sync function, which consumer=poller does not deploy: set ${variable} in the poller's environment`,
+      );
+    }
+  }
+  return warnings;
+}
+
+/** `apiCallRule` and `resourceTypes`. */
+export function rulePropsProblems(props: Unchecked<RuleProps>): string[] {
+  const problems: string[] = [];
+  checkBoolean(problems, 'apiCallRule', props.apiCallRule);
+  resourceTypesOf(props.resourceTypes, problems);
+  return problems;
+}
+
+/** `alarmEmail` and `alarmTopic`. */
+export function alarmPropsProblems(props: Unchecked<AlarmProps>): string[] {
+  const problems: string[] = [];
+  checkEmail(problems, 'alarmEmail', props.alarmEmail);
+  if (props.alarmEmail !== undefined && props.alarmTopic !== undefined) {
+    problems.push('alarmEmail and alarmTopic exclude each other: subscribe the address to your topic instead');
+  }
+  return problems;
+}
+
+/** The tag rule's types: `all`, or supported types (default: all three); unknown, repeated or mixed with `all` is a problem. */
+export function resourceTypesOf(value: unknown, problems: string[]): 'all' | readonly ResourceType[] {
+  if (value === undefined) return SYNC_DEFAULTS.resourceTypes;
+  if (value === 'all') return 'all';
+  if (!Array.isArray(value)) {
+    problems.push(`resourceTypes must be "all" or a list of ${SUPPORTED_RESOURCE_TYPES.join(', ')}, got "${String(value)}"`);
+    return SYNC_DEFAULTS.resourceTypes;
+  }
+  const items = value.map(String);
+  if (items.length === 0) return SYNC_DEFAULTS.resourceTypes;
+  if (items.includes('all')) {
+    if (items.length > 1) problems.push('resourceTypes: "all" stands alone (every resource type), not in a list');
+    return 'all';
+  }
+  const supported: readonly string[] = SUPPORTED_RESOURCE_TYPES;
+  for (const item of items) {
+    if (!supported.includes(item)) {
+      problems.push(`resourceTypes: "${item}" is not one of ${supported.join(', ')} (or all, for every tag change)`);
+    }
+  }
+  if (new Set(items).size !== items.length) problems.push('resourceTypes lists a type twice');
+  return items as ResourceType[];
+}
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} seconds`;
+  if (seconds < 7200) return `about ${Math.round(seconds / 60)} minutes`;
+  return `about ${Number((seconds / 3600).toFixed(1))} hours`;
+}
