@@ -20,9 +20,9 @@ export const RESOURCE_TYPES = ASSET_TYPES;
 export type ResourceType = AssetType;
 
 /**
- * The classic SQS message size, which every hop of a part still allows: a queue created before SQS's 1 MiB limit (the
- * seed's, imported) keeps it, a member account's parts go through PutEvents, and ten parts of 240 KiB fill 2.7 MB of
- * Lambda's 6 MB invocation payload where ten of 1 MiB would need 9.5 MB (docs/reconcile.md, "Part size").
+ * The classic SQS message size, which every hop of a part still allows: a queue whose MaximumMessageSize is the former
+ * default (the seed's, imported) refuses more, a member account's parts go through PutEvents, and ten parts of 240 KiB
+ * fill 2.7 MB of Lambda's 6 MB invocation payload where ten of 1 MiB would need 9.5 MB (docs/reconcile.md, Part size).
  */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
 /** Parts stay this far under the limit: room for a part number that grows, and for SQS's own accounting. */
