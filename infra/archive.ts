@@ -4,13 +4,21 @@ import { Construct } from 'constructs';
 import type { RuleDefinition } from './rules.ts';
 
 /**
- * The event pattern that matches exactly what any of the rules matches: the one pattern itself, or EventBridge's
- * `$or` over them. Built from the rule table, so a rule added there is archived too.
+ * The event pattern of the archive: what any of the rules matches, as the one pattern itself or EventBridge's `$or`
+ * over them. Built from the rule table, so a rule added there is archived too. Per-account rules (context `accounts`)
+ * cut one pattern by `account` and together match what it matches without that field: the archive takes the pattern
+ * once, not once per account, which keeps it within EventBridge's pattern size quota however many accounts there are
+ * (it may hold more than the rules match, never less: a replay goes through the rules themselves).
  */
 export function archiveEventPattern(rules: readonly RuleDefinition[]): Record<string, unknown> {
-  const patterns = rules.map((rule) => JSON.parse(JSON.stringify(rule.eventPattern)) as Record<string, unknown>);
-  if (patterns.length === 0) throw new Error('an archive of the rules needs at least one rule');
-  return patterns.length === 1 ? (patterns[0] as Record<string, unknown>) : { $or: patterns };
+  const patterns = new Map<string, Record<string, unknown>>();
+  for (const rule of rules) {
+    const { account: _cutByAccount, ...pattern } = rule.eventPattern;
+    patterns.set(JSON.stringify(pattern), JSON.parse(JSON.stringify(pattern)) as Record<string, unknown>);
+  }
+  const distinct = [...patterns.values()];
+  if (distinct.length === 0) throw new Error('an archive of the rules needs at least one rule');
+  return distinct.length === 1 ? (distinct[0] as Record<string, unknown>) : { $or: distinct };
 }
 
 export interface RulesArchiveProps {

@@ -30,7 +30,7 @@ export function createReconcileHandler(options: ReconcileHandlerOptions = {}): R
       ec2,
       sqs,
       queueUrl: config.queueUrl,
-      groups: config.groups,
+      ...(config.inventory ? { inventory: true as const } : { groups: config.groups }),
       account,
       region: config.region,
       resources: [context.invokedFunctionArn],

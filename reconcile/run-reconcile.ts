@@ -7,12 +7,10 @@ import { listAssets } from './list-assets.ts';
 import { sendMessages } from './send-messages.ts';
 import { RESOURCE_TYPES, type ResourceType, snapshotParts } from './snapshot-events.ts';
 
-export interface ReconcileOptions {
+interface RunOptions {
   readonly ec2: EC2Client;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
-  /** The message groups of the live rules: every part goes through each (docs/reconcile.md). */
-  readonly groups: readonly string[];
   readonly account: string;
   readonly region: string;
   /** EventBridge's `resources` of each snapshot event: the reconcile function's ARN. */
@@ -22,6 +20,9 @@ export interface ReconcileOptions {
   readonly now?: () => Date;
   readonly maxPartBytes?: number;
 }
+
+/** Where the parts go (docs/reconcile.md): through every live rule's message group, or once to the inventory. */
+export type ReconcileOptions = RunOptions & ({ readonly groups: readonly string[] } | { readonly inventory: true });
 
 export interface TypeSummary {
   readonly resourceType: ResourceType;
@@ -59,19 +60,19 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const failed: { resourceType: ResourceType; error: { name: string; message: string } }[] = [];
   for (const resourceType of RESOURCE_TYPES) {
     try {
-      const time = now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z');
+      const started = now();
       const items = await listAssets(options.ec2, resourceType);
       const parts = snapshotParts({
         snapshotId,
         account: options.account,
         region: options.region,
-        time,
+        time: started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         resources: options.resources,
         resourceType,
         items,
-        groups: options.groups,
+        ...('inventory' in options
+          ? { inventory: { observedAt: started.toISOString(), types: RESOURCE_TYPES } }
+          : { groups: options.groups }),
         newId,
         ...(options.maxPartBytes === undefined ? {} : { maxPartBytes: options.maxPartBytes }),
       });

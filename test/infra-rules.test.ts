@@ -123,6 +123,36 @@ describe('the rules each configuration deploys', () => {
   }
 });
 
+/** EventBridge's "Event pattern size" quota: characters of one pattern (default; adjustable in Service Quotas). */
+const EVENT_PATTERN_QUOTA = 2048;
+
+describe("every event pattern a configuration deploys stays within EventBridge's pattern size quota", () => {
+  const listedAccounts = (count: number) => Array.from({ length: count }, (_, i) => String(100_000_000_000 + i)).join(',');
+  const contexts: Record<string, string>[] = [
+    { archiveRetentionDays: '30' },
+    { resourceTypes: 'all', archiveRetentionDays: '30' },
+    // The most accounts docs/events.md promises, each with its own rules, and one archive over all of them.
+    { accounts: listedAccounts(30), archiveRetentionDays: '30' },
+  ];
+  for (const context of contexts) {
+    it(`${JSON.stringify(context).slice(0, 80)}: rules and archive`, () => {
+      const { template } = synth(context);
+      const patterns = [
+        ...deployedRules(template).map((rule) => [rule.Properties.Name, rule.Properties.EventPattern]),
+        ...Object.values(template.findResources('AWS::Events::Archive')).map((archive) => [
+          'the archive',
+          archive.Properties.EventPattern,
+        ]),
+      ];
+      assert.ok(patterns.some(([name]) => name === 'the archive'));
+      for (const [name, pattern] of patterns) {
+        const size = JSON.stringify(pattern).length;
+        assert.ok(size <= EVENT_PATTERN_QUOTA, `${name}: ${size} characters`);
+      }
+    });
+  }
+});
+
 describe('rule context', () => {
   it('reports unknown resource types, "all" in a list and a bad apiCallRule all at once', () => {
     assert.throws(

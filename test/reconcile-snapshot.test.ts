@@ -147,6 +147,17 @@ describe('the reconcile function', () => {
       assert.equal(event.detail.snapshotId, summary.snapshotId);
       assert.equal(event.detail.complete, true);
       assert.deepEqual(event.detail.groups, GROUPS);
+      // Without the inventory, exactly the members consumers have always had (no inventory stamps).
+      assert.deepEqual(Object.keys(event.detail), [
+        'snapshotId',
+        'resourceType',
+        'part',
+        'parts',
+        'complete',
+        'group',
+        'groups',
+        'items',
+      ]);
     }
     assert.equal(new Set(events.map((event) => event.id)).size, events.length, 'every event has its own id');
     // The restored dates are the SDK's Date objects, serialized as ISO strings.

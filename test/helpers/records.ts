@@ -49,9 +49,9 @@ export function lambdaContext(account: string | null = FUNCTION_ACCOUNT): Contex
   return localLambdaContext(arn, 'request-1');
 }
 
-/** The sample EventBridge events shipped in events/, one JSON object per line. */
-export function sampleEvents(): Record<string, unknown>[] {
-  const text = readFileSync(new URL('../../events/sample-events.jsonl', import.meta.url), 'utf8');
+/** Sample EventBridge events shipped in events/, one JSON object per line: by default those `npm start` replays. */
+export function sampleEvents(file = 'sample-events.jsonl'): Record<string, unknown>[] {
+  const text = readFileSync(new URL(`../../events/${file}`, import.meta.url), 'utf8');
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
