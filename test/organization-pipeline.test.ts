@@ -5,7 +5,7 @@ import { rulesPerAccount } from '../infra/account-rules.ts';
 import type { RuleDefinition as RuleLike } from '../infra/rules.ts';
 import { RULES } from '../infra/rules.ts';
 import type { InventoryMessage } from '../local/inventory-subscriber.ts';
-import { startPipeline } from '../local/pipeline.ts';
+import { type PipelineOptions, startPipeline } from '../local/pipeline.ts';
 import type { RoutedEvent } from '../local/router.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs } from './helpers/log-capture.ts';
@@ -47,7 +47,8 @@ describe('an organization through the local pipeline', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
-  it("puts each member account's events on that account's channel", { timeout: 60_000 }, async () => {
+  /** The central account's pipeline on SQS's batching; `received(account)`: the event ids on that account's channel. */
+  async function startCentralPipeline(options: Pick<PipelineOptions, 'visibilityTimeoutSeconds'>) {
     const received: InventoryMessage[] = [];
     const pipeline = track(
       await startPipeline({
@@ -55,11 +56,18 @@ describe('an organization through the local pipeline', () => {
         redisUrl: redis.url,
         maxReceiveCount: 5,
         groupBatching: 'sqs',
-        visibilityTimeoutSeconds: 5,
         functionLogger: captureLogs().logger,
         onMessage: (message) => received.push(message),
+        ...options,
       }),
     );
+    const onChannelOf = (account: string) =>
+      received.filter((message) => message.channel === `${PREFIX}${account}`).map((message) => message.event?.id);
+    return { pipeline, received, onChannelOf };
+  }
+
+  it("puts each member account's events on that account's channel", { timeout: 60_000 }, async () => {
+    const { pipeline, received, onChannelOf } = await startCentralPipeline({ visibilityTimeoutSeconds: 5 });
     const events = [
       stateChange('a-1', ACCOUNT_A),
       stateChange('b-1', ACCOUNT_B),
@@ -71,10 +79,8 @@ describe('an organization through the local pipeline', () => {
     const progress = await pipeline.settle(10_000);
 
     assert.equal(progress.delivered, 4);
-    const byChannel = (account: string) =>
-      received.filter((message) => message.channel === `${PREFIX}${account}`).map((message) => message.event?.id);
-    assert.deepEqual(byChannel(ACCOUNT_A), ['a-1', 'a-2']);
-    assert.deepEqual(byChannel(ACCOUNT_B), ['b-1', 'b-2']);
+    assert.deepEqual(onChannelOf(ACCOUNT_A), ['a-1', 'a-2']);
+    assert.deepEqual(onChannelOf(ACCOUNT_B), ['b-1', 'b-2']);
     assert.equal(received.length, 4);
   });
 
@@ -170,18 +176,7 @@ describe('an organization through the local pipeline', () => {
     todo: 'issue 22: the function parks poison records',
   }, async () => {
     // Prepare: the deployed maxReceiveCount, and SQS's batching: the poison and the 9 behind it share every receive.
-    const received: InventoryMessage[] = [];
-    const pipeline = track(
-      await startPipeline({
-        region: 'eu-west-1',
-        redisUrl: redis.url,
-        maxReceiveCount: 5,
-        groupBatching: 'sqs',
-        visibilityTimeoutSeconds: 1,
-        functionLogger: captureLogs().logger,
-        onMessage: (message) => received.push(message),
-      }),
-    );
+    const { pipeline, onChannelOf } = await startCentralPipeline({ visibilityTimeoutSeconds: 1 });
     const poison = '{"id": "poison", this is not JSON';
     const good = Array.from({ length: 9 }, (_, index) =>
       index % 2 === 0 ? stateChange(`a-${index}`, ACCOUNT_A) : stateChange(`b-${index}`, ACCOUNT_B),
@@ -198,10 +193,8 @@ describe('an organization through the local pipeline', () => {
     // Assess
     assert.deepEqual(await pipeline.queue.deadLetterBodies(), [poison]);
     assert.equal(progress.delivered, 9);
-    const byChannel = (account: string) =>
-      received.filter((message) => message.channel === `${PREFIX}${account}`).map((message) => message.event?.id);
     const sentOf = (account: string) => good.filter((event) => event.account === account).map((event) => event.id);
-    assert.deepEqual(byChannel(ACCOUNT_A), sentOf(ACCOUNT_A));
-    assert.deepEqual(byChannel(ACCOUNT_B), sentOf(ACCOUNT_B));
+    assert.deepEqual(onChannelOf(ACCOUNT_A), sentOf(ACCOUNT_A));
+    assert.deepEqual(onChannelOf(ACCOUNT_B), sentOf(ACCOUNT_B));
   });
 });

@@ -3,18 +3,20 @@ import { describe, it } from 'node:test';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   type Message,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   type ReceiveMessageCommandInput,
-  SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { localSqsClient, startLocalQueue } from '../local/local-queue.ts';
+import { sendToQueue } from '../local/router.ts';
 import { startSqsFifoServer } from '../local/sqs-fifo/server.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 
@@ -25,22 +27,13 @@ interface QueueSpec {
   readonly visibilityTimeoutSeconds?: number;
 }
 
-/** The emulator with a FIFO queue redriving to a FIFO dead-letter queue, and an SDK client on it. */
-async function startQueues({ maxReceiveCount = 5, visibilityTimeoutSeconds = 30 }: QueueSpec = {}) {
+/** The emulator, with no queue yet, and an SDK client on it. */
+async function startEmulator() {
   const server = await startSqsFifoServer({ region: REGION });
-  const dlq = server.createQueue('events-dlq.fifo', { FifoQueue: 'true' });
-  const queue = server.createQueue('events.fifo', {
-    FifoQueue: 'true',
-    ContentBasedDeduplication: 'true',
-    VisibilityTimeout: String(visibilityTimeoutSeconds),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount }),
-  });
   const sqs = localSqsClient(server.address, REGION);
   return {
+    server,
     sqs,
-    queueUrl: queue.queueUrl,
-    queueArn: queue.queueArn,
-    dlqUrl: dlq.queueUrl,
     async close() {
       sqs.destroy();
       await server.stop();
@@ -48,19 +41,28 @@ async function startQueues({ maxReceiveCount = 5, visibilityTimeoutSeconds = 30 
   };
 }
 
-/** Bodies `<group>-1`, `<group>-2`... sent to one group in order, ten per SendMessageBatch. */
+/** The emulator with a FIFO queue redriving to a FIFO dead-letter queue. */
+async function startQueues({ maxReceiveCount = 5, visibilityTimeoutSeconds = 30 }: QueueSpec = {}) {
+  const emulator = await startEmulator();
+  const dlq = emulator.server.createQueue('events-dlq.fifo', { FifoQueue: 'true' });
+  const queue = emulator.server.createQueue('events.fifo', {
+    FifoQueue: 'true',
+    ContentBasedDeduplication: 'true',
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount }),
+  });
+  return { ...emulator, queueUrl: queue.queueUrl, queueArn: queue.queueArn, dlqUrl: dlq.queueUrl };
+}
+
+/** Bodies `<group>-1`, `<group>-2`... sent to one group in order (ten per SendMessageBatch, as the local router sends). */
 async function sendGroup(sqs: SQSClient, queueUrl: string, group: string, count: number, from = 1): Promise<string[]> {
   const bodies = Array.from({ length: count }, (_, index) => `${group}-${from + index}`);
-  for (let start = 0; start < bodies.length; start += 10) {
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: bodies
-          .slice(start, start + 10)
-          .map((body, index) => ({ Id: String(index), MessageBody: body, MessageGroupId: group })),
-      }),
-    );
-  }
+  const notSent = await sendToQueue(
+    sqs,
+    queueUrl,
+    bodies.map((body) => ({ id: body, rule: group, group, body })),
+  );
+  assert.deepEqual(notSent, []);
   return bodies;
 }
 
@@ -313,18 +315,52 @@ describe('the SQS FIFO emulator', () => {
     assert.deepEqual(bodiesOf(await polling), sent);
   });
 
-  it("answers with SQS's errors: unknown queue, missing group, unknown action", async () => {
+  it("answers with SQS's errors: unknown queue, missing group, unknown action, a receipt handle it did not issue", async () => {
     const { sqs, queueUrl } = track(await startQueues());
     const otherUrl = queueUrl.replace('events.fifo', 'other.fifo');
 
     const unknownQueue = await sqsError(receive(sqs, otherUrl));
     const noGroup = await sqsError(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{}' })));
     const unsupported = await sqsError(sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl })));
+    const notAHandle = await sqsError(sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'not-a-handle' })));
 
     assert.equal(unknownQueue.name, 'QueueDoesNotExist');
     assert.equal(noGroup.name, 'MissingParameter');
     assert.equal(unsupported.name, 'UnsupportedOperation');
+    assert.equal(notAHandle.name, 'ReceiptHandleIsInvalid');
     assert.match(unsupported.message, /PurgeQueue/);
+  });
+});
+
+describe("the SQS FIFO emulator's queues", () => {
+  const track = closeAfterEach();
+
+  it('are created with CreateQueue and found with GetQueueUrl; a redrive policy must name an existing queue', async () => {
+    const { sqs } = track(await startEmulator());
+    const create = (name: string, Attributes: Record<string, string>) =>
+      sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: 'true', ...Attributes } }));
+    const { QueueUrl: dlqUrl } = await create('events-dlq.fifo', {});
+    const { Attributes: dlq } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+    const redrive = JSON.stringify({ deadLetterTargetArn: dlq?.QueueArn, maxReceiveCount: 5 });
+
+    const { QueueUrl } = await create('events.fifo', { VisibilityTimeout: '60', RedrivePolicy: redrive });
+    const again = await create('events.fifo', { VisibilityTimeout: '60', RedrivePolicy: redrive });
+    const found = await sqs.send(new GetQueueUrlCommand({ QueueName: 'events.fifo' }));
+    const differing = await sqsError(create('events.fifo', { VisibilityTimeout: '30', RedrivePolicy: redrive }));
+    const noTarget = await sqsError(
+      create('other.fifo', {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `${dlq?.QueueArn}-gone`, maxReceiveCount: 5 }),
+      }),
+    );
+    const notFifo = await sqsError(create('standard', {}));
+
+    assert.equal(again.QueueUrl, QueueUrl);
+    assert.equal(found.QueueUrl, QueueUrl);
+    assert.equal(new URL(QueueUrl ?? '').pathname, '/000000000000/events.fifo');
+    assert.equal(differing.name, 'QueueNameExists');
+    assert.equal(noTarget.name, 'InvalidParameterValue');
+    assert.match(noTarget.message, /Dead letter target does not exist/);
+    assert.equal(notFifo.name, 'InvalidParameterValue');
   });
 });
 

@@ -44,7 +44,6 @@ export class SqsFifoApi {
       );
     }
     const queue = new FifoQueue(
-      name,
       `arn:aws:sqs:${this.region}:${this.accountId}:${name}`,
       `${this.urlBase}/${this.accountId}/${name}`,
       attributes,

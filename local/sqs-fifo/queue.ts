@@ -54,7 +54,6 @@ const GROUP_ID = /^[\x21-\x7E]{1,128}$/;
  * out puts nothing back, so order survives any mix of deletes, timeouts and visibility changes.
  */
 export class FifoQueue {
-  readonly name: string;
   readonly arn: string;
   readonly url: string;
   readonly attributes: Readonly<Record<string, string>>;
@@ -66,8 +65,7 @@ export class FifoQueue {
   private readonly waiters = new Set<() => void>();
   private sequence = 0n;
 
-  constructor(name: string, arn: string, url: string, attributes: Readonly<Record<string, string>>) {
-    this.name = name;
+  constructor(arn: string, url: string, attributes: Readonly<Record<string, string>>) {
     this.arn = arn;
     this.url = url;
     this.attributes = queueAttributes(attributes);
