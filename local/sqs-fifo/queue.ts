@@ -241,9 +241,9 @@ export class FifoQueue {
   }
 
   /**
-   * As SQS moves a message from a FIFO queue to its FIFO dead-letter queue: same message ID, body, attributes, group
-   * and receive count; its deduplication ID becomes its message ID, so that the dead-letter queue keeps two messages
-   * that shared one.
+   * As SQS moves a message from a FIFO queue to its FIFO dead-letter queue: same message ID, body, attributes and
+   * group; its deduplication ID becomes its message ID, so that the dead-letter queue keeps two messages that shared
+   * one. The receive count goes with it (AWS does not document whether it restarts).
    */
   private deadLetter(message: StoredMessage, target: FifoQueue): void {
     this.remove(message);
@@ -290,7 +290,9 @@ function inFlight(message: StoredMessage, now: number): boolean {
 }
 
 function compareSequence(a: StoredMessage | undefined, b: StoredMessage | undefined): number {
-  return (a?.sequenceNumber ?? '').localeCompare(b?.sequenceNumber ?? '');
+  // Sequence numbers are zero-padded to one width: their text sorts as their value.
+  const [left, right] = [a?.sequenceNumber ?? '', b?.sequenceNumber ?? ''];
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /** What message attributes add to a message's size: each name, data type and value. */

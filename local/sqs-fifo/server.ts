@@ -26,8 +26,8 @@ export interface SqsFifoServerOptions {
 }
 
 /**
- * SQS FIFO queues for one account and region on a free loopback port, over the JSON protocol the AWS SDK v3 and the
- * AWS CLI v2 speak: CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage(Batch), ReceiveMessage (long polling),
+ * SQS FIFO queues for one account and region on a free loopback port, over the JSON protocol of the AWS SDK v3:
+ * CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage(Batch), ReceiveMessage (long polling),
  * DeleteMessage(Batch), ChangeMessageVisibility(Batch). Queue URLs have fauxqs' shape,
  * `http://sqs.<region>.localhost:<port>/<account>/<name>`, so their region reads as from an AWS one. Credentials and
  * signatures are not checked.
