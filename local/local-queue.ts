@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
 import { decodeBody, EMULATOR_ENCODING_ATTRIBUTE } from './emulator-body.ts';
+import { startSqsFifoServer } from './sqs-fifo/server.ts';
 
 export interface LocalQueue {
   readonly sqs: SQSClient;
@@ -16,27 +17,32 @@ export interface LocalQueueOptions {
   readonly region: string;
   readonly maxReceiveCount: number;
   readonly visibilityTimeoutSeconds: number;
+  /**
+   * How a receive hands out a message group. `sqs`: up to 10 messages of a group, in order, as SQS does (our
+   * emulator, local/sqs-fifo/); records behind a failing one are then received, and counted, with it.
+   * `one-per-group`: one message per group per receive (fauxqs).
+   * @default 'one-per-group'
+   */
+  readonly groupBatching?: 'sqs' | 'one-per-group';
 }
 
 /**
- * The deployed queue pair, in-process: fauxqs on a free loopback port with `management-events-<region>.fifo`
- * (content-based deduplication) redriving to `management-events-<region>-dlq.fifo` after maxReceiveCount.
+ * The deployed queue pair, in-process on a free loopback port: `management-events-<region>.fifo` (content-based
+ * deduplication) redriving to `management-events-<region>-dlq.fifo` after maxReceiveCount.
  */
 export async function startLocalQueue(options: LocalQueueOptions): Promise<LocalQueue> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: options.region });
   const region = options.region;
+  const server = options.groupBatching === 'sqs' ? await startSqsFifo(region) : await startFauxqsFifo(region);
   const dlq = server.createQueue(deadLetterQueueName(region), {
-    region,
-    attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', MessageRetentionPeriod: '1209600' },
+    FifoQueue: 'true',
+    ContentBasedDeduplication: 'true',
+    MessageRetentionPeriod: '1209600',
   });
   const queue = server.createQueue(queueName(region), {
-    region,
-    attributes: {
-      FifoQueue: 'true',
-      ContentBasedDeduplication: 'true',
-      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
-    },
+    FifoQueue: 'true',
+    ContentBasedDeduplication: 'true',
+    VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
   });
   const sqs = localSqsClient(server.address, region);
 
@@ -45,17 +51,42 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     queueUrl: queue.queueUrl,
     deadLetterQueueUrl: dlq.queueUrl,
     async deadLetterBodies() {
-      const inspected = server.inspectQueue(deadLetterQueueName(region));
-      if (inspected === undefined) return [];
-      const { ready, delayed, inflight } = inspected.messages;
-      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) =>
-        decodeBody(message.body, message.messageAttributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue),
-      );
+      return server
+        .messages(deadLetterQueueName(region))
+        .map((message) => decodeBody(message.body, message.attributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue));
     },
     async close() {
       sqs.destroy();
       await server.stop();
     },
+  };
+}
+
+/** What the local queue needs of an emulator: its endpoint, queues, and their messages read without receiving them. */
+interface FifoEmulator {
+  readonly address: string;
+  createQueue(name: string, attributes: Record<string, string>): { readonly queueUrl: string; readonly queueArn: string };
+  messages(
+    name: string,
+  ): readonly { readonly body: string; readonly attributes: Readonly<Record<string, { readonly StringValue?: string }>> }[];
+  stop(): Promise<void>;
+}
+
+const startSqsFifo = (region: string): Promise<FifoEmulator> => startSqsFifoServer({ region });
+
+async function startFauxqsFifo(region: string): Promise<FifoEmulator> {
+  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
+  return {
+    address: server.address,
+    createQueue: (name, attributes) => server.createQueue(name, { region, attributes }),
+    messages(name) {
+      const { ready = [], delayed = [], inflight = [] } = server.inspectQueue(name)?.messages ?? {};
+      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => ({
+        body: message.body,
+        attributes: message.messageAttributes,
+      }));
+    },
+    stop: () => server.stop(),
   };
 }
 

@@ -3,7 +3,7 @@ import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { createHandler, type SyncHandler } from '../lambda/handler.ts';
 import type { Logger } from '../lambda/log.ts';
 import { type InventoryMessage, type InventorySubscriber, parseEvent, startInventorySubscriber } from './inventory-subscriber.ts';
-import { type LocalQueue, startLocalQueue } from './local-queue.ts';
+import { type LocalQueue, type LocalQueueOptions, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { type NotSent, type RoutedEvent, sendToQueue } from './router.ts';
 
@@ -15,6 +15,7 @@ export interface PipelineOptions {
   readonly functionRedisUrl?: string;
   readonly maxReceiveCount: number;
   readonly visibilityTimeoutSeconds: number;
+  readonly groupBatching?: LocalQueueOptions['groupBatching'];
   readonly functionLogger: Logger;
   readonly functionEnv?: Readonly<Record<string, string | undefined>>;
   readonly concurrency?: number;

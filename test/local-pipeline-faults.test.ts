@@ -38,8 +38,11 @@ describe('the local pipeline under network faults', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
+  // On SQS's batching the poison is received with up to 9 records of its group behind it, which reach maxReceiveCount
+  // and are dead-lettered with it (without the poison, the faults alone lose nothing here).
   it('loses nothing and keeps first deliveries in order while the network to Redis is cut and then stalled', {
     timeout: 120_000,
+    todo: 'issue 22: the function parks poison records',
   }, async (t) => {
     // Prepare: the function reaches Redis through a proxy we can break; the inventory subscribes directly.
     const proxy = track(await startTcpProxy(redis.port));
@@ -50,6 +53,7 @@ describe('the local pipeline under network faults', () => {
         redisUrl: redis.url,
         functionRedisUrl: `redis://127.0.0.1:${proxy.port}`,
         maxReceiveCount: 5,
+        groupBatching: 'sqs',
         visibilityTimeoutSeconds: 1,
         functionLogger: logs.logger,
         functionEnv: { REDIS_CONNECT_TIMEOUT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '300' },

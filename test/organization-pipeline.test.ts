@@ -5,7 +5,7 @@ import { rulesPerAccount } from '../infra/account-rules.ts';
 import type { RuleDefinition as RuleLike } from '../infra/rules.ts';
 import { RULES } from '../infra/rules.ts';
 import type { InventoryMessage } from '../local/inventory-subscriber.ts';
-import { startPipeline } from '../local/pipeline.ts';
+import { type PipelineOptions, startPipeline } from '../local/pipeline.ts';
 import type { RoutedEvent } from '../local/router.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { captureLogs } from './helpers/log-capture.ts';
@@ -47,18 +47,27 @@ describe('an organization through the local pipeline', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
-  it("puts each member account's events on that account's channel", { timeout: 60_000 }, async () => {
+  /** The central account's pipeline on SQS's batching; `received(account)`: the event ids on that account's channel. */
+  async function startCentralPipeline(options: Pick<PipelineOptions, 'visibilityTimeoutSeconds'>) {
     const received: InventoryMessage[] = [];
     const pipeline = track(
       await startPipeline({
         region: 'eu-west-1',
         redisUrl: redis.url,
         maxReceiveCount: 5,
-        visibilityTimeoutSeconds: 5,
+        groupBatching: 'sqs',
         functionLogger: captureLogs().logger,
         onMessage: (message) => received.push(message),
+        ...options,
       }),
     );
+    const onChannelOf = (account: string) =>
+      received.filter((message) => message.channel === `${PREFIX}${account}`).map((message) => message.event?.id);
+    return { pipeline, received, onChannelOf };
+  }
+
+  it("puts each member account's events on that account's channel", { timeout: 60_000 }, async () => {
+    const { pipeline, received, onChannelOf } = await startCentralPipeline({ visibilityTimeoutSeconds: 5 });
     const events = [
       stateChange('a-1', ACCOUNT_A),
       stateChange('b-1', ACCOUNT_B),
@@ -70,10 +79,8 @@ describe('an organization through the local pipeline', () => {
     const progress = await pipeline.settle(10_000);
 
     assert.equal(progress.delivered, 4);
-    const byChannel = (account: string) =>
-      received.filter((message) => message.channel === `${PREFIX}${account}`).map((message) => message.event?.id);
-    assert.deepEqual(byChannel(ACCOUNT_A), ['a-1', 'a-2']);
-    assert.deepEqual(byChannel(ACCOUNT_B), ['b-1', 'b-2']);
+    assert.deepEqual(onChannelOf(ACCOUNT_A), ['a-1', 'a-2']);
+    assert.deepEqual(onChannelOf(ACCOUNT_B), ['b-1', 'b-2']);
     assert.equal(received.length, 4);
   });
 
@@ -107,6 +114,7 @@ describe('an organization through the local pipeline', () => {
           redisUrl: redis.url,
           functionRedisUrl: `redis://sync:sync-pass@127.0.0.1:${redis.port}`,
           maxReceiveCount: 2,
+          groupBatching: 'sqs',
           visibilityTimeoutSeconds: 1,
           functionLogger: captureLogs().logger,
           onMessage: (message) => {
@@ -133,7 +141,12 @@ describe('an organization through the local pipeline', () => {
       };
     }
 
-    it('in a shared message group, B waits until A is dead-lettered', { timeout: 60_000 }, async (t) => {
+    // SQS hands out A's event with B's behind it in one receive and counts each receive against all three: B's events
+    // reach maxReceiveCount with A's and are dead-lettered with it.
+    it('in a shared message group, B waits until A is dead-lettered', {
+      timeout: 60_000,
+      todo: "issue 22: on SQS's batching B's events are received, counted and dead-lettered with A's",
+    }, async (t) => {
       const shared = await run([]);
 
       assert.deepEqual(shared.groups, ['ec2-instances-events', 'ec2-instances-events', 'ec2-instances-events']);
@@ -156,5 +169,32 @@ describe('an organization through the local pipeline', () => {
       assert.deepEqual(perAccount.deadLetteredWhenBArrived, [], 'B arrived while A was still being retried');
       t.diagnostic(`per-account groups: B's first event reached the inventory ${perAccount.bArrivedAfterMs} ms after the send`);
     });
+  });
+
+  it('dead-letters only an event that is not JSON at the head of a shared group: the 9 events of two accounts behind it arrive', {
+    timeout: 60_000,
+    todo: 'issue 22: the function parks poison records',
+  }, async () => {
+    // Prepare: the deployed maxReceiveCount, and SQS's batching: the poison and the 9 behind it share every receive.
+    const { pipeline, onChannelOf } = await startCentralPipeline({ visibilityTimeoutSeconds: 1 });
+    const poison = '{"id": "poison", this is not JSON';
+    const good = Array.from({ length: 9 }, (_, index) =>
+      index % 2 === 0 ? stateChange(`a-${index}`, ACCOUNT_A) : stateChange(`b-${index}`, ACCOUNT_B),
+    );
+    const shared = STATE_RULE.messageGroupId;
+
+    // Act: one SendMessageBatch, so that no receive can take the poison alone.
+    await pipeline.send([
+      { id: 'poison', rule: STATE_RULE.name, group: shared, body: poison },
+      ...good.map((event) => route(event, [])),
+    ]);
+    const progress = await pipeline.settle(15_000);
+
+    // Assess
+    assert.deepEqual(await pipeline.queue.deadLetterBodies(), [poison]);
+    assert.equal(progress.delivered, 9);
+    const sentOf = (account: string) => good.filter((event) => event.account === account).map((event) => event.id);
+    assert.deepEqual(onChannelOf(ACCOUNT_A), sentOf(ACCOUNT_A));
+    assert.deepEqual(onChannelOf(ACCOUNT_B), sentOf(ACCOUNT_B));
   });
 });

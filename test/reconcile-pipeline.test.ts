@@ -44,6 +44,7 @@ describe('snapshots through the local pipeline', () => {
         region: REGION,
         redisUrl: redis.url,
         maxReceiveCount: 5,
+        groupBatching: 'sqs',
         visibilityTimeoutSeconds: 5,
         functionLogger: createJsonLogger(() => {}),
         onMessage: (message) => received.push(message),
