@@ -105,6 +105,10 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     return true;
   };
 
+  /** EC2 leaves out of its answer the instances of other accounts a describe names (no error, no item). */
+  const otherAccountsInstance = (scope: SimulatedRegion, instanceId: string) =>
+    [...regions.values()].some((other) => other !== scope && other.region === scope.region && other.has('instance', instanceId));
+
   const answer = (form: URLSearchParams, scope: SimulatedRegion): { status: number; body: string } => {
     const requestId = randomUUID();
     const action = form.get('Action') ?? '';
@@ -120,7 +124,8 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
       }
       if (!takeToken()) throw throttled();
       const simulatedAction = action as SimulatedAction;
-      return { status: 200, body: responseXml(simulatedAction, DESCRIBES[simulatedAction](form, scope), requestId) };
+      const output = DESCRIBES[simulatedAction](form, scope, (instanceId) => otherAccountsInstance(scope, instanceId));
+      return { status: 200, body: responseXml(simulatedAction, output, requestId) };
     } catch (error) {
       if (!(error instanceof SimulatedEc2Error)) throw error;
       return { status: error.status, body: errorXml(error.code, error.message, requestId) };
@@ -222,29 +227,35 @@ const ADDRESS_FILTERS: FilterFields<Address> = {
   'public-ip': (item) => item.PublicIp,
 };
 
-/** Asked by ids: EC2's checks, then exactly those items (in the order they are held). */
+/**
+ * Asked by ids: EC2's checks, then exactly those items (in the order they are held). `silent` ids are not errors,
+ * only absent (instances of other accounts).
+ */
 function byIds<T>(
   items: readonly T[],
   ids: readonly string[],
   kind: (typeof ID_KINDS)[keyof typeof ID_KINDS],
   idOf: (item: T) => string | undefined,
+  silent: (id: string) => boolean = () => false,
 ) {
   if (ids.length === 0) return [...items];
   const known = new Set(items.map(idOf));
-  checkIds(kind, ids, (id) => known.has(id));
+  checkIds(kind, ids, (id) => known.has(id) || silent(id));
   const wanted = new Set(ids);
   return items.filter((item) => wanted.has(idOf(item) ?? ''));
 }
 
-const DESCRIBES: Record<SimulatedAction, (form: URLSearchParams, scope: SimulatedRegion) => object> = {
-  DescribeInstances(form, scope) {
+type Describe = (form: URLSearchParams, scope: SimulatedRegion, ofOtherAccount: (instanceId: string) => boolean) => object;
+
+const DESCRIBES: Record<SimulatedAction, Describe> = {
+  DescribeInstances(form, scope, ofOtherAccount) {
     const ids = listParameter(form, 'InstanceId');
     refuseMaxResultsWithIds(form, ids.length > 0, 'instancesSet');
     const reservations = scope.reservations();
     const flat = reservations.flatMap((reservation) =>
       (reservation.Instances ?? []).map((instance) => ({ reservation, instance })),
     );
-    const selected = byIds(flat, ids, ID_KINDS.instance, (entry) => entry.instance.InstanceId);
+    const selected = byIds(flat, ids, ID_KINDS.instance, (entry) => entry.instance.InstanceId, ofOtherAccount);
     const given = filters(form);
     const kept = new Set(
       matching(
