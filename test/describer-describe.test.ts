@@ -147,7 +147,7 @@ describe('the describer, describing what changed', () => {
     // Assess
     assert.deepEqual(failed, []);
     assert.deepEqual(described(states, 'instance'), { items: [instance], notFound: [] });
-    const line = rig.logs.find((logged) => logged.message === 'malformed ids dropped');
+    const line = rig.logs().find((logged) => logged.message === 'malformed ids dropped');
     assert.deepEqual(line?.ids, ['i-123']);
   });
 

@@ -162,7 +162,7 @@ describe('the describer, resolving what names an instance only indirectly', () =
       assert.deepEqual(described(states, 'instance').items.sort(), [instanceId, ...others].sort());
       assert.deepEqual([rig.ec2.calls('DescribeAddresses'), rig.ec2.calls('DescribeInstances')], [1, 2]);
       assert.ok(
-        rig.logs.some((line) => line.message === 'a reference no longer resolves: describing every instance of the region'),
+        rig.logs().some((line) => line.message === 'a reference no longer resolves: describing every instance of the region'),
       );
     });
 

@@ -3,17 +3,19 @@
  * simulated EC2, sending into the FIFO queue in fauxqs; what it logs is kept, what it sent is read back.
  */
 import type { EC2Client, EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { createDescriberHandler, type DescriberHandlerOptions } from '../../describer/handler.ts';
 import type { AssetStateDetail } from '../../lambda/inventory-events.ts';
-import { createJsonLogger } from '../../lambda/log.ts';
 import { type Ec2Simulator, type Ec2SimulatorOptions, startEc2Simulator } from '../../local/ec2-simulator.ts';
 import { createEc2Client } from '../../reconcile/aws-clients.ts';
 import { DESCRIBER_CONTEXT, describeEvent } from './describer-events.ts';
+import { captureLogs } from './log-capture.ts';
 import { type SnapshotQueue, startSnapshotQueue } from './snapshot-queue.ts';
 
 export interface StateMessage {
   readonly groupId: string;
+  readonly deduplicationId: string;
   readonly id: string;
   readonly source: string;
   readonly detailType: string;
@@ -38,7 +40,7 @@ export interface DescriberRig {
   readonly ec2: Ec2Simulator;
   readonly queue: SnapshotQueue;
   /** Every log line so far, parsed. */
-  readonly logs: Record<string, unknown>[];
+  logs(): Record<string, unknown>[];
   invoke(events: readonly (Record<string, unknown> | string)[]): Promise<Invocation>;
   close(): Promise<void>;
 }
@@ -54,12 +56,12 @@ export interface RigOptions {
 export async function startDescriberRig(options: RigOptions = {}): Promise<DescriberRig> {
   const ec2 = await startEc2Simulator(options.simulator);
   const queue = await startSnapshotQueue();
-  const logs: Record<string, unknown>[] = [];
+  const captured = captureLogs();
   const clients: EC2Client[] = [];
   const handler = createDescriberHandler({
     ...options.handler,
     env: { QUEUE_URL: queue.queueUrl, ...options.env },
-    logger: createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+    logger: captured.logger,
     ec2For: (region) => {
       const client = createEc2Client(region, { ...ec2.clientConfig(), ...options.ec2Client });
       clients.push(client);
@@ -67,18 +69,24 @@ export async function startDescriberRig(options: RigOptions = {}): Promise<Descr
     },
     sqs: queue.sqs,
   });
-  return {
-    ec2,
-    queue,
-    logs,
-    async invoke(events) {
-      const event = describeEvent(events);
-      const response = await handler(event, DESCRIBER_CONTEXT);
-      const failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
-      const states = (await queue.drain()).map((message) => {
-        const body = JSON.parse(message.body) as Record<string, unknown>;
-        return {
-          groupId: message.groupId,
+  /** Receives and deletes what the queue holds, with the attributes SQS keeps for each message. */
+  const drain = async (): Promise<StateMessage[]> => {
+    const received: StateMessage[] = [];
+    for (;;) {
+      const { Messages = [] } = await queue.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
+        }),
+      );
+      if (Messages.length === 0) return received;
+      for (const message of Messages) {
+        const body = JSON.parse(message.Body ?? '{}') as Record<string, unknown>;
+        received.push({
+          groupId: message.Attributes?.MessageGroupId ?? '',
+          deduplicationId: message.Attributes?.MessageDeduplicationId ?? '',
           id: String(body.id),
           source: String(body.source),
           detailType: String(body['detail-type']),
@@ -86,10 +94,27 @@ export async function startDescriberRig(options: RigOptions = {}): Promise<Descr
           region: String(body.region),
           resources: body.resources as string[],
           detail: body.detail as AssetStateDetail,
-          bytes: Buffer.byteLength(message.body),
-        };
-      });
-      const summary = logs.findLast((line) => line.message === 'describe batch') ?? {};
+          bytes: Buffer.byteLength(message.Body ?? ''),
+        });
+      }
+      await queue.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.queueUrl,
+          Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+        }),
+      );
+    }
+  };
+  return {
+    ec2,
+    queue,
+    logs: () => captured.entries(),
+    async invoke(events) {
+      const event = describeEvent(events);
+      const response = await handler(event, DESCRIBER_CONTEXT);
+      const failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      const states = await drain();
+      const summary = captured.withMessage('describe batch').at(-1) ?? {};
       return {
         response,
         failed: event.Records.flatMap((record, index) => (failedIds.has(record.messageId) ? [index] : [])),
