@@ -159,7 +159,7 @@ export class SimulatedRegion {
       DhcpOptionsId: 'dopt-0123456789abcdef0',
       InstanceTenancy: 'default',
       IsDefault: spec.isDefault ?? false,
-      Tags: tagList(spec.tags),
+      ...tagsField(spec.tags),
       visibleAt: this.#createdVisibleAt(),
     };
     this.#vpcs.set(vpcId, vpc);
@@ -185,7 +185,7 @@ export class SimulatedRegion {
       MapPublicIpOnLaunch: spec.mapPublicIpOnLaunch ?? false,
       AssignIpv6AddressOnCreation: false,
       Ipv6CidrBlockAssociationSet: [],
-      Tags: tagList(spec.tags),
+      ...tagsField(spec.tags),
       visibleAt: this.#createdVisibleAt(),
     };
     this.#subnets.set(subnetId, subnet);
@@ -257,7 +257,7 @@ export class SimulatedRegion {
         MaintenanceOptions: { AutoRecovery: 'default' },
         PlatformDetails: 'Linux/UNIX',
         UsageOperation: 'RunInstances',
-        Tags: tagList(spec.tags),
+        ...tagsField(spec.tags),
       };
       this.#instances.set(instanceId, { base, reservationId, visibleAt: this.#createdVisibleAt() });
       const eni = this.#newInterface(subnet.SubnetId ?? '', [group], 'Primary network interface');
@@ -319,7 +319,8 @@ export class SimulatedRegion {
   /** Replaces the asset's tags (a tag change event carries the complete set). */
   setTags(type: SimulatedAssetType, id: string, tags: Tags): void {
     const target = type === 'instance' ? this.#instance(id).base : type === 'vpc' ? this.#vpc(id) : this.#subnet(id);
-    target.Tags = tagList(tags);
+    delete target.Tags;
+    Object.assign(target, tagsField(tags));
   }
 
   // ---- network interfaces, volumes, addresses ----
@@ -823,9 +824,10 @@ export class SimulatedRegion {
   }
 }
 
-function tagList(tags: Tags | undefined): Tag[] | undefined {
-  if (tags === undefined || Object.keys(tags).length === 0) return undefined;
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+/** EC2 leaves `tagSet` out of a description without tags: no `Tags` member at all, not an empty one. */
+function tagsField(tags: Tags | undefined): { Tags?: Tag[] } {
+  if (tags === undefined || Object.keys(tags).length === 0) return {};
+  return { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
 }
 
 function defaultGroupId(vpcId: string): string {
