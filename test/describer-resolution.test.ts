@@ -5,14 +5,18 @@ import { closeAfterEach } from './helpers/cleanup.ts';
 import { apiCall, REGION } from './helpers/describer-events.ts';
 import { type DescriberRig, described, startDescriberRig } from './helpers/describer-rig.ts';
 
-/** A running instance with its primary interface, in a subnet of its own. */
+/**
+ * A running instance with its primary interface, in a subnet of its own, and a bystander in the default subnet: a
+ * describe that resolved nothing and listed the region would show the bystander too.
+ */
 function runningInstance(rig: DescriberRig) {
   const region = rig.ec2.region(REGION);
   const vpc = region.createVpc().VpcId ?? '';
   const subnet = region.createSubnet({ vpcId: vpc, cidrBlock: '10.0.7.0/24' }).SubnetId ?? '';
   const [instance] = region.runInstances({ subnetId: subnet, state: 'running' });
+  const bystander = region.runInstances({ state: 'running' })[0]?.InstanceId ?? '';
   const eni = instance?.NetworkInterfaces?.[0] as NetworkInterface & { Attachment: { AttachmentId: string } };
-  return { region, subnet, instanceId: instance?.InstanceId ?? '', eni };
+  return { region, subnet, instanceId: instance?.InstanceId ?? '', eni, bystander };
 }
 
 describe('the describer, resolving what names an instance only indirectly', () => {
@@ -120,6 +124,30 @@ describe('the describer, resolving what names an instance only indirectly', () =
     );
   });
 
+  it('describes the subnet of an interface attached to no instance when addresses were assigned to it', async () => {
+    // Prepare
+    const rig = closeLater(await startDescriberRig());
+    const { region, subnet } = runningInstance(rig);
+    const loose = region.createNetworkInterface({ subnetId: subnet }).NetworkInterfaceId ?? '';
+    region.assignPrivateIpAddresses(loose, 1);
+
+    // Act
+    const { failed, states } = await rig.invoke([
+      apiCall('AssignPrivateIpAddresses', {
+        requestParameters: { networkInterfaceId: loose, secondaryPrivateIpAddressCount: 1 },
+      }),
+    ]);
+
+    // Assess: 256 - 5 reserved - the instance's address - the interface's two.
+    assert.deepEqual(failed, []);
+    assert.deepEqual(described(states, 'instance').items, []);
+    const subnets = states.flatMap((state) => state.detail.items) as { SubnetId: string; AvailableIpAddressCount: number }[];
+    assert.deepEqual(
+      subnets.map((item) => [item.SubnetId, item.AvailableIpAddressCount]),
+      [[subnet, 248]],
+    );
+  });
+
   it('describes nothing for an interface attached to no instance', async () => {
     // Prepare
     const rig = closeLater(await startDescriberRig());
@@ -143,8 +171,11 @@ describe('the describer, resolving what names an instance only indirectly', () =
     it('describes every instance of the region after a DisassociateAddress (its association is gone)', async () => {
       // Prepare: 1,200 instances (two listing pages); the address was disassociated before the describer runs.
       const rig = closeLater(await startDescriberRig());
-      const { region, instanceId } = runningInstance(rig);
-      const others = region.runInstances({ count: 1199, state: 'running' }).map((instance) => instance.InstanceId ?? '');
+      const { region, instanceId, bystander } = runningInstance(rig);
+      const others = [
+        bystander,
+        ...region.runInstances({ count: 1198, state: 'running' }).map((instance) => instance.InstanceId ?? ''),
+      ];
       const address = region.allocateAddress();
       const associationId = region.associateAddress({ allocationId: address.AllocationId ?? '', instanceId });
       region.disassociateAddress(associationId);
@@ -169,7 +200,7 @@ describe('the describer, resolving what names an instance only indirectly', () =
     it('describes every instance of the region after a detach that completed', async () => {
       // Prepare
       const rig = closeLater(await startDescriberRig());
-      const { region, subnet, instanceId } = runningInstance(rig);
+      const { region, subnet, instanceId, bystander } = runningInstance(rig);
       const extra = region.createNetworkInterface({ subnetId: subnet }).NetworkInterfaceId ?? '';
       const attachmentId = region.attachNetworkInterface(extra, instanceId, 1);
       region.detachNetworkInterface(attachmentId);
@@ -184,7 +215,7 @@ describe('the describer, resolving what names an instance only indirectly', () =
 
       // Assess
       assert.deepEqual(failed, []);
-      assert.deepEqual(described(states, 'instance').items, [instanceId]);
+      assert.deepEqual(described(states, 'instance').items, [instanceId, bystander]);
     });
   });
 
