@@ -4,9 +4,9 @@
  * request itself succeeds).
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { batchesBy } from '../reconcile/send-messages.ts';
 
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
-const MAX_ENTRIES = 10;
 /** Failed entries are sent again this many times in all before the events are reported unsent. */
 const ATTEMPTS = 3;
 
@@ -27,7 +27,7 @@ export function entrySize(entry: PutEventsRequestEntry): number {
 }
 
 export async function putEvents(client: EventBridgeClient, entries: readonly PutEventsRequestEntry[]): Promise<void> {
-  for (const request of requests(entries)) {
+  for (const request of batchesBy(entries, PUT_EVENTS_MAX_BYTES, entrySize)) {
     let pending = request;
     for (let attempt = 1; ; attempt += 1) {
       const output = await client.send(new PutEventsCommand({ Entries: pending }));
@@ -43,20 +43,4 @@ export async function putEvents(client: EventBridgeClient, entries: readonly Put
       pending = failed;
     }
   }
-}
-
-function* requests(entries: readonly PutEventsRequestEntry[]): Generator<PutEventsRequestEntry[]> {
-  let current: PutEventsRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = entrySize(entry);
-    if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > PUT_EVENTS_MAX_BYTES)) {
-      yield current;
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) yield current;
 }

@@ -19,14 +19,10 @@ export interface StateEvent {
   readonly detail: AssetStateDetail;
 }
 
-export interface StateInput {
+/** One observation of one account, region and type: an Asset State's detail, before it is cut into events. */
+export interface StateInput extends AssetStateDetail {
   readonly account: string;
   readonly region: string;
-  readonly resourceType: AssetType;
-  readonly observedAt: string;
-  readonly items: readonly unknown[];
-  readonly notFound: readonly string[];
-  readonly eventTime?: string;
 }
 
 export interface EnvelopeFields {

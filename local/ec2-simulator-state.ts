@@ -514,22 +514,12 @@ export class SimulatedRegion {
 
   /** Who is attached to whom, indexed once per answer (a listing of thousands of instances stays linear). */
   #relations(): Relations {
-    const interfacesOf = new Map<string, InterfaceRecord[]>();
-    for (const eni of this.#interfaces.values()) {
-      if (eni.attachment === undefined) continue;
-      const list = interfacesOf.get(eni.attachment.instanceId) ?? [];
-      list.push(eni);
-      interfacesOf.set(eni.attachment.instanceId, list);
-    }
+    const attachedInterfaces = [...this.#interfaces.values()].filter((eni) => eni.attachment !== undefined);
+    const interfacesOf = Map.groupBy(attachedInterfaces, (eni) => eni.attachment?.instanceId ?? '');
     for (const list of interfacesOf.values())
       list.sort((a, b) => (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0));
-    const volumesOf = new Map<string, VolumeRecord[]>();
-    for (const volume of this.#volumes.values()) {
-      if (volume.attachment === undefined) continue;
-      const list = volumesOf.get(volume.attachment.instanceId) ?? [];
-      list.push(volume);
-      volumesOf.set(volume.attachment.instanceId, list);
-    }
+    const attachedVolumes = [...this.#volumes.values()].filter((volume) => volume.attachment !== undefined);
+    const volumesOf = Map.groupBy(attachedVolumes, (volume) => volume.attachment?.instanceId ?? '');
     const addressOn = new Map<string, AddressRecord>();
     for (const address of this.#addresses.values()) {
       if (address.association !== undefined) {

@@ -245,6 +245,27 @@ function byIds<T>(
   return items.filter((item) => wanted.has(idOf(item) ?? ''));
 }
 
+/** A describe of flat items: by ids (EC2's checks), then filters, then a page. */
+function listing<T extends object>(spec: {
+  readonly items: (scope: SimulatedRegion) => T[];
+  readonly idParameter: string;
+  readonly kind: (typeof ID_KINDS)[keyof typeof ID_KINDS];
+  readonly idOf: (item: T) => string | undefined;
+  readonly fields: FilterFields<T>;
+  /** The output member that holds the items (`Vpcs`...). */
+  readonly member: string;
+  /** Where EC2 refuses MaxResults with an id list, the list's name in its message. */
+  readonly idsRefuseMaxResults?: string;
+}): Describe {
+  return (form, scope) => {
+    const ids = listParameter(form, spec.idParameter);
+    if (spec.idsRefuseMaxResults !== undefined) refuseMaxResultsWithIds(form, ids.length > 0, spec.idsRefuseMaxResults);
+    const selected = matching(byIds(spec.items(scope), ids, spec.kind, spec.idOf), filters(form), spec.fields);
+    const { items, nextToken } = page(selected, form);
+    return { [spec.member]: items, NextToken: nextToken };
+  };
+}
+
 type Describe = (form: URLSearchParams, scope: SimulatedRegion, ofOtherAccount: (instanceId: string) => boolean) => object;
 
 const DESCRIBES: Record<SimulatedAction, Describe> = {
@@ -280,49 +301,40 @@ const DESCRIBES: Record<SimulatedAction, Describe> = {
       NextToken: nextToken,
     };
   },
-  DescribeVpcs(form, scope) {
-    const ids = listParameter(form, 'VpcId');
-    const selected = matching(
-      byIds(scope.vpcs(), ids, ID_KINDS.vpc, (vpc) => vpc.VpcId),
-      filters(form),
-      VPC_FILTERS,
-    );
-    const { items, nextToken } = page(selected, form);
-    return { Vpcs: items, NextToken: nextToken };
-  },
-  DescribeSubnets(form, scope) {
-    const ids = listParameter(form, 'SubnetId');
-    const selected = matching(
-      byIds(scope.subnets(), ids, ID_KINDS.subnet, (subnet) => subnet.SubnetId),
-      filters(form),
-      SUBNET_FILTERS,
-    );
-    const { items, nextToken } = page(selected, form);
-    return { Subnets: items, NextToken: nextToken };
-  },
-  DescribeNetworkInterfaces(form, scope) {
-    const ids = listParameter(form, 'NetworkInterfaceId');
-    refuseMaxResultsWithIds(form, ids.length > 0, 'networkInterfaceIdSet');
-    const all = scope.networkInterfaces();
-    const selected = matching(
-      byIds(all, ids, ID_KINDS.networkInterface, (eni) => eni.NetworkInterfaceId),
-      filters(form),
-      INTERFACE_FILTERS,
-    );
-    const { items, nextToken } = page(selected, form);
-    return { NetworkInterfaces: items, NextToken: nextToken };
-  },
-  DescribeVolumes(form, scope) {
-    const ids = listParameter(form, 'VolumeId');
-    refuseMaxResultsWithIds(form, ids.length > 0, 'volumeIds');
-    const selected = matching(
-      byIds(scope.volumes(), ids, ID_KINDS.volume, (volume) => volume.VolumeId),
-      filters(form),
-      VOLUME_FILTERS,
-    );
-    const { items, nextToken } = page(selected, form);
-    return { Volumes: items, NextToken: nextToken };
-  },
+  DescribeVpcs: listing({
+    items: (scope) => scope.vpcs(),
+    idParameter: 'VpcId',
+    kind: ID_KINDS.vpc,
+    idOf: (vpc) => vpc.VpcId,
+    fields: VPC_FILTERS,
+    member: 'Vpcs',
+  }),
+  DescribeSubnets: listing({
+    items: (scope) => scope.subnets(),
+    idParameter: 'SubnetId',
+    kind: ID_KINDS.subnet,
+    idOf: (subnet) => subnet.SubnetId,
+    fields: SUBNET_FILTERS,
+    member: 'Subnets',
+  }),
+  DescribeNetworkInterfaces: listing({
+    items: (scope) => scope.networkInterfaces(),
+    idParameter: 'NetworkInterfaceId',
+    kind: ID_KINDS.networkInterface,
+    idOf: (eni) => eni.NetworkInterfaceId,
+    fields: INTERFACE_FILTERS,
+    member: 'NetworkInterfaces',
+    idsRefuseMaxResults: 'networkInterfaceIdSet',
+  }),
+  DescribeVolumes: listing({
+    items: (scope) => scope.volumes(),
+    idParameter: 'VolumeId',
+    kind: ID_KINDS.volume,
+    idOf: (volume) => volume.VolumeId,
+    fields: VOLUME_FILTERS,
+    member: 'Volumes',
+    idsRefuseMaxResults: 'volumeIds',
+  }),
   DescribeAddresses(form, scope) {
     const allocationIds = listParameter(form, 'AllocationId');
     const publicIps = new Set(listParameter(form, 'PublicIp'));
