@@ -83,7 +83,7 @@ export async function describeBatch(records: readonly SQSRecord[], options: Desc
   const badRecords: string[] = [];
   const otherAccounts: Entry[] = [];
   const ignored: Entry[] = [];
-  const scopes = new Map<string, Entry[]>();
+  const kept: Entry[] = [];
   for (const record of records) {
     const event = parseEvent(record.body);
     if (event === undefined) {
@@ -96,11 +96,9 @@ export async function describeBatch(records: readonly SQSRecord[], options: Desc
     const entry = { record, refs: eventReferences(event) };
     if (entry.refs.account !== options.account) otherAccounts.push(entry);
     else if (entry.refs.ignored !== undefined || entry.refs.region === '') ignored.push(entry);
-    else {
-      const key = `${entry.refs.account}/${entry.refs.region}`;
-      scopes.set(key, [...(scopes.get(key) ?? []), entry]);
-    }
+    else kept.push(entry);
   }
+  const scopes = Map.groupBy(kept, (entry) => `${entry.refs.account}/${entry.refs.region}`);
   if (otherAccounts.length > 0) {
     options.logger.warn('events of other accounts skipped: each member account describes its own', {
       count: otherAccounts.length,
@@ -125,7 +123,7 @@ export async function describeBatch(records: readonly SQSRecord[], options: Desc
       sent = batch.events.length;
     } catch (error) {
       options.logger.error('Asset State events not sent; their records are retried', { events: batch.events.length, error });
-      for (const entry of [...scopes.values()].flat()) if (!batch.failed.has(entry)) batch.failed.set(entry, 'not sent');
+      for (const entry of kept) if (!batch.failed.has(entry)) batch.failed.set(entry, 'not sent');
     }
   }
   if (batch.failed.size > 0) {
