@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { type SnapshotMessage, SQS_MAX_MESSAGE_BYTES } from './snapshot-events.ts';
 
-/** SendMessageBatch takes at most 10 entries whose bodies add up to SQS's message size limit. */
+/** SendMessageBatch (and PutEvents) take at most 10 entries a request; SQS's bodies add up to its message size limit. */
 const MAX_ENTRIES = 10;
 /** Entries SQS failed for its own reasons are sent again this many times before the snapshot is reported failed. */
 const ATTEMPTS = 3;
@@ -27,16 +27,21 @@ export async function sendMessages(
 
 /** Groups the messages as they come: a batch is handed out before the next one is built. */
 export function* batches(messages: Iterable<SnapshotMessage>, maxBatchBytes: number): Generator<SnapshotMessage[]> {
-  let current: SnapshotMessage[] = [];
+  yield* batchesBy(messages, maxBatchBytes, (message) => Buffer.byteLength(message.body));
+}
+
+/** The same for any item measured by `sizeOf` (PutEvents takes 10 entries a request too, measured its own way). */
+export function* batchesBy<T>(items: Iterable<T>, maxBatchBytes: number, sizeOf: (item: T) => number): Generator<T[]> {
+  let current: T[] = [];
   let bytes = 0;
-  for (const message of messages) {
-    const size = Buffer.byteLength(message.body);
+  for (const item of items) {
+    const size = sizeOf(item);
     if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > maxBatchBytes)) {
       yield current;
       current = [];
       bytes = 0;
     }
-    current.push(message);
+    current.push(item);
     bytes += size;
   }
   if (current.length > 0) yield current;
