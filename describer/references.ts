@@ -57,6 +57,16 @@ const ADDRESS_CHANGING_CALLS = new Set([
   'TerminateInstances',
 ]);
 
+/**
+ * Calls that change assets without naming them: account-wide settings, and an address released by allocation id
+ * (the association it ended is gone). Every asset of these types in the region is described again.
+ */
+const ACCOUNT_WIDE_CALLS: Readonly<Record<string, readonly AssetType[]>> = {
+  ModifyAccountVpcEncryptionControl: ['vpc'],
+  ModifyVpcBlockPublicAccessOptions: ['vpc', 'subnet'],
+  ReleaseAddress: ['instance'],
+};
+
 type Json = Readonly<Record<string, unknown>>;
 
 export function eventReferences(event: Json): EventReferences {
@@ -137,8 +147,10 @@ function apiCallReferences(
     ...chosen,
     creates,
     changesSubnetAddresses: ADDRESS_CHANGING_CALLS.has(eventName),
-    // A call that names nothing it changed (a deprecated form, a field this code does not know): describe everything.
-    listAll: chosen.assets.length === 0 && chosen.indirect.length === 0 ? [...ASSET_TYPES] : [],
+    // A call that names nothing it changed (account-wide, a deprecated form, a field this code does not know):
+    // describe everything it may have changed.
+    listAll:
+      chosen.assets.length === 0 && chosen.indirect.length === 0 ? [...(ACCOUNT_WIDE_CALLS[eventName] ?? ASSET_TYPES)] : [],
   };
 }
 

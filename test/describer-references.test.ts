@@ -32,6 +32,8 @@ interface CallSample {
   readonly request: unknown;
   readonly response: unknown;
   readonly expected: Expected;
+  /** A call that names none of the assets it changes: the types described again in full. */
+  readonly listAll?: readonly string[];
 }
 
 const ok = { requestId: '8e1f4b2a-0000-4000-8000-000000000001', _return: true };
@@ -331,6 +333,43 @@ const CALLS: Readonly<Record<string, CallSample>> = {
     response: ok,
     expected: { indirect: [ATTACHMENT] },
   },
+  ResetNetworkInterfaceAttribute: {
+    request: { networkInterfaceId: ENI, sourceDestCheck: '' },
+    response: ok,
+    expected: { indirect: [ENI] },
+  },
+  ModifyPublicIpDnsNameOptions: {
+    request: { ModifyPublicIpDnsNameOptionsRequest: { NetworkInterfaceId: ENI, HostnameType: 'public-dual-stack-dns-name' } },
+    response: { ModifyPublicIpDnsNameOptionsResponse: { successful: true } },
+    expected: { indirect: [ENI] },
+  },
+  ReleaseAddress: {
+    // The allocation names no instance, and the association it ended is gone: every instance is described again.
+    request: { allocationId: 'eipalloc-0123456789abcdef0' },
+    response: ok,
+    expected: {},
+    listAll: ['instance'],
+  },
+  ModifyAccountVpcEncryptionControl: {
+    request: { ModifyAccountVpcEncryptionControlRequest: { Mode: 'monitor' } },
+    response: { ModifyAccountVpcEncryptionControlResponse: { mode: 'monitor' } },
+    expected: {},
+    listAll: ['vpc'],
+  },
+  ModifyVpcBlockPublicAccessOptions: {
+    request: { ModifyVpcBlockPublicAccessOptionsRequest: { InternetGatewayBlockMode: 'block-bidirectional' } },
+    response: {
+      ModifyVpcBlockPublicAccessOptionsResponse: {
+        vpcBlockPublicAccessOptions: {
+          awsRegion: 'us-east-1',
+          internetGatewayBlockMode: 'block-bidirectional',
+          state: 'update-in-progress',
+        },
+      },
+    },
+    expected: {},
+    listAll: ['vpc', 'subnet'],
+  },
   ModifyNetworkInterfaceAttribute: {
     request: { networkInterfaceId: ENI, groupSet: { items: [{ groupId: 'sg-0123456789abcdef0' }] } },
     response: ok,
@@ -367,6 +406,11 @@ const CALLS: Readonly<Record<string, CallSample>> = {
   ModifyInstanceMaintenanceOptions: {
     request: { ModifyInstanceMaintenanceOptionsRequest: { InstanceId: I1, AutoRecovery: 'disabled' } },
     response: { ModifyInstanceMaintenanceOptionsResponse: { instanceId: I1, autoRecovery: 'disabled' } },
+    expected: { instances: [I1] },
+  },
+  ResetInstanceAttribute: {
+    request: { instanceId: I1, attribute: 'sourceDestCheck' },
+    response: ok,
     expected: { instances: [I1] },
   },
   ModifyPrivateDnsNameOptions: {
@@ -484,7 +528,10 @@ describe('references: what a live event names', () => {
 
         // Assess
         assert.deepEqual(summary(refs), complete(sample.expected));
-        assert.deepEqual([refs.account, refs.region, refs.listAll, refs.ignored], [ACCOUNT, REGION, [], undefined]);
+        assert.deepEqual(
+          [refs.account, refs.region, refs.listAll, refs.ignored],
+          [ACCOUNT, REGION, sample.listAll ?? [], undefined],
+        );
       });
     }
 
