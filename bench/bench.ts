@@ -2,8 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHandler } from '../lambda/handler.ts';
 import { createJsonLogger } from '../lambda/log.ts';
+import { instance } from '../test/helpers/ec2-assets.ts';
+import { assetState } from '../test/helpers/inventory-records.ts';
 import { lambdaContext, sqsEvent, sqsRecord, stateChange, tagChange } from '../test/helpers/records.ts';
 import { startRedisCluster } from '../test/helpers/redis-cluster.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
@@ -16,17 +19,33 @@ const DELAY_MS = 10;
 const WARM_BATCHES = 20;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 7);
 
-function makeBatch(groups: number) {
+let observation = 0;
+
+/**
+ * Ten records in `groups` groups: live events of two accounts interleaved; with `inventory`, every other record is
+ * an Asset State of five instances instead (each batch a later observation, so every record is rewritten).
+ */
+function makeBatch(groups: number, inventory = false) {
+  observation += 1;
   return sqsEvent(
     Array.from({ length: 10 }, (_, i) =>
-      sqsRecord({
-        body:
-          i % 2 === 0
-            ? // Two accounts interleaved: with the mirror on, two streams in one call.
-              stateChange(`i-${i}`, 'running', i % 4 === 0 ? '123456789012' : '999999999999')
-            : tagChange(`arn:aws:ec2:us-east-1:123456789012:vpc/vpc-${i}`, ['Name'], { Name: `n${i}` }),
-        group: `group-${i % groups}`,
-      }),
+      inventory && i % 2 === 1
+        ? assetState({
+            type: 'instance',
+            items: Array.from({ length: 5 }, (_, k) => ({
+              ...instance(i * 5 + k),
+              Tags: [{ Key: 'seen', Value: `${observation}` }],
+            })),
+            observedAt: new Date(Date.now() + observation),
+          })
+        : sqsRecord({
+            body:
+              i % 2 === 0
+                ? // Two accounts interleaved: with the mirror on, two streams in one call.
+                  stateChange(`i-${i}`, 'running', i % 4 === 0 ? '123456789012' : '999999999999')
+                : tagChange(`arn:aws:ec2:us-east-1:123456789012:vpc/vpc-${i}`, ['Name'], { Name: `n${i}` }),
+            group: `group-${i % groups}`,
+          }),
     ),
   );
 }
@@ -39,14 +58,15 @@ function median(values: readonly number[]): number {
 /** Warm batches through proxies that add latency: round trips per batch, by proxy turns and by time. */
 async function warmRoundTrips(url: string, proxies: readonly TcpProxy[], groups: number, env: Record<string, string> = {}) {
   const handler = createHandler({ env: { REDIS_URL: url, ...env }, logger: createJsonLogger(() => undefined) });
+  const inventory = env.INVENTORY === 'true';
   try {
     for (const proxy of proxies) proxy.delayMs = DELAY_MS;
-    const first = await handler(makeBatch(groups), lambdaContext());
+    const first = await handler(makeBatch(groups, inventory), lambdaContext());
     if (first.batchItemFailures.length > 0) throw new Error(`the warm-up batch failed: ${JSON.stringify(first)}`);
     for (const proxy of proxies) proxy.resetTurns();
     const started = performance.now();
     for (let i = 0; i < WARM_BATCHES; i++) {
-      const response = await handler(makeBatch(groups), lambdaContext());
+      const response = await handler(makeBatch(groups, inventory), lambdaContext());
       if (response.batchItemFailures.length > 0) throw new Error(`a batch failed: ${JSON.stringify(response)}`);
     }
     const perBatchMs = (performance.now() - started) / WARM_BATCHES;
@@ -55,6 +75,43 @@ async function warmRoundTrips(url: string, proxies: readonly TcpProxy[], groups:
   } finally {
     await handler.close();
     for (const proxy of proxies) proxy.delayMs = 0;
+  }
+}
+
+/**
+ * A warm container whose connection sat idle longer than REDIS_MAX_IDLE_SECONDS: its next batch opens a new one
+ * (replaced before use), in round trips; the batches before it, busy, kept theirs. TCP's own handshake is the
+ * proxy's, not delayed, as in the cold rows.
+ */
+async function afterIdleRoundTrips(port: number) {
+  const proxy = await startTcpProxy(port);
+  const handler = createHandler({
+    env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_MAX_IDLE_SECONDS: '1' },
+    logger: createJsonLogger(() => undefined),
+  });
+  try {
+    proxy.delayMs = DELAY_MS;
+    const times: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      await handler(makeBatch(1), lambdaContext());
+      await sleep(1_100);
+      const started = performance.now();
+      const response = await handler(makeBatch(1), lambdaContext());
+      times.push(performance.now() - started);
+      if (response.batchItemFailures.length > 0)
+        throw new Error(`a batch after an idle spell failed: ${JSON.stringify(response)}`);
+    }
+    const afterIdle = proxy.accepted;
+    for (let i = 0; i < WARM_BATCHES; i++) await handler(makeBatch(1), lambdaContext());
+    return {
+      roundTrips: median(times) / (2 * DELAY_MS),
+      // The first connection, then one per idle spell; none for the busy batches after the last spell.
+      connectionsPerIdleSpell: (afterIdle - 1) / COLD_RUNS,
+      connectionsPerBusyBatch: (proxy.accepted - afterIdle) / WARM_BATCHES,
+    };
+  } finally {
+    await handler.close();
+    await proxy.close();
   }
 }
 
@@ -131,12 +188,18 @@ try {
     await guarded.stop();
   }
 
+  const idle = await afterIdleRoundTrips(redis.port);
+  rows.push(['warm, first batch after an idle spell (connection replaced): round trips', idle.roundTrips, 2.3]);
+  rows.push(['warm, connections opened per idle spell (REDIS_MAX_IDLE_SECONDS passed)', idle.connectionsPerIdleSpell, 1]);
+  rows.push(['warm, connections opened per busy batch', idle.connectionsPerBusyBatch, 0]);
+
   const proxy = await startTcpProxy(redis.port);
   try {
     const url = `redis://127.0.0.1:${proxy.port}`;
     for (const [label, env] of [
       ['standalone', {}],
       ['standalone, stream mirror on', { STREAM_RETENTION_HOURS: '24' }],
+      ['standalone, inventory on', { INVENTORY: 'true' }],
     ] as const) {
       for (const groups of [1, 2]) {
         const { turns, byLatency } = await warmRoundTrips(url, [proxy], groups, env);
@@ -153,6 +216,7 @@ try {
     for (const [label, env] of [
       ['3-master cluster', { REDIS_CLUSTER: 'true' }],
       ['3-master cluster, stream mirror on', { REDIS_CLUSTER: 'true', STREAM_RETENTION_HOURS: '24' }],
+      ['3-master cluster, inventory on', { REDIS_CLUSTER: 'true', INVENTORY: 'true' }],
     ] as const) {
       for (const groups of [1, 2]) {
         const { turns, byLatency } = await warmRoundTrips(cluster.url, cluster.proxies, groups, env);
