@@ -1,12 +1,14 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
 import { decodeBody, EMULATOR_ENCODING_ATTRIBUTE } from './emulator-body.ts';
+import { EMULATOR_CREDENTIALS, startLoopbackSqs } from './loopback-sqs.ts';
 
 export interface LocalQueue {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The emulator's port, on 127.0.0.1 only. */
+  readonly port: number;
   /** Bodies of the dead-lettered messages (read without deleting them). */
   deadLetterBodies(): Promise<string[]>;
   close(): Promise<void>;
@@ -23,43 +25,41 @@ export interface LocalQueueOptions {
  * (content-based deduplication) redriving to `management-events-<region>-dlq.fifo` after maxReceiveCount.
  */
 export async function startLocalQueue(options: LocalQueueOptions): Promise<LocalQueue> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: options.region });
   const region = options.region;
-  const dlq = server.createQueue(deadLetterQueueName(region), {
-    region,
-    attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', MessageRetentionPeriod: '1209600' },
-  });
-  const queue = server.createQueue(queueName(region), {
-    region,
-    attributes: {
-      FifoQueue: 'true',
-      ContentBasedDeduplication: 'true',
-      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
-    },
-  });
-  const sqs = localSqsClient(server.address, region);
-
-  return {
-    sqs,
-    queueUrl: queue.queueUrl,
-    deadLetterQueueUrl: dlq.queueUrl,
-    async deadLetterBodies() {
-      const inspected = server.inspectQueue(deadLetterQueueName(region));
-      if (inspected === undefined) return [];
-      const { ready, delayed, inflight } = inspected.messages;
-      return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) =>
-        decodeBody(message.body, message.messageAttributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue),
-      );
-    },
-    async close() {
-      sqs.destroy();
-      await server.stop();
-    },
-  };
+  const emulator = await startLoopbackSqs(region);
+  try {
+    const dlq = await emulator.createQueue(deadLetterQueueName(region), {
+      region,
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', MessageRetentionPeriod: '1209600' },
+    });
+    const queue = await emulator.createQueue(queueName(region), {
+      region,
+      attributes: {
+        FifoQueue: 'true',
+        ContentBasedDeduplication: 'true',
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
+      },
+    });
+    return {
+      sqs: emulator.client(region),
+      queueUrl: queue.queueUrl,
+      deadLetterQueueUrl: dlq.queueUrl,
+      port: emulator.port,
+      async deadLetterBodies() {
+        return (await emulator.messages(deadLetterQueueName(region))).map((message) =>
+          decodeBody(message.body, message.messageAttributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue),
+        );
+      },
+      close: () => emulator.stop(),
+    };
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
 }
 
-/** An SQS client for the in-process emulator: its address, and credentials it does not check. */
+/** An SQS client for an emulator: its address, and credentials it does not check. */
 export function localSqsClient(endpoint: string, region: string): SQSClient {
-  return new SQSClient({ region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new SQSClient({ region, endpoint, credentials: EMULATOR_CREDENTIALS });
 }

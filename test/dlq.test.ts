@@ -9,21 +9,21 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { CliError } from '../local/cli.ts';
 import { runDlq } from '../local/dlq.ts';
+import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
 
 const DLQ_NAME = 'management-events-us-east-1-dlq.fifo';
 
 describe('npm run dlq', () => {
-  let fauxqs: FauxqsServer;
+  let fauxqs: LoopbackSqs;
   let real: SQSClient;
   let dlqUrl = '';
   let dlqArn = '';
 
   before(async () => {
-    fauxqs = await startFauxqs({ port: 0, logger: false });
-    const dlq = fauxqs.createQueue(DLQ_NAME, {
+    fauxqs = await startLoopbackSqs('us-east-1');
+    const dlq = await fauxqs.createQueue(DLQ_NAME, {
       region: 'us-east-1',
       attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
     });

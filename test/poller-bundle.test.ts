@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { buildPoller } from '../local/build-poller.ts';
 import { freePort } from '../local/free-port.ts';
+import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { hasStackTrace, runCli } from './helpers/cli.ts';
 import { ACCOUNT, FUNCTION_ACCOUNT } from './helpers/records.ts';
@@ -34,7 +34,7 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
   let runDir = '';
-  let fauxqs: FauxqsServer;
+  let fauxqs: LoopbackSqs;
   let sqs: SQSClient;
   const queues: Record<string, string> = {};
 
@@ -45,15 +45,17 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     // The file alone: no node_modules, no package.json, no source map next to it.
     copyFileSync(join(buildDir, 'poller.mjs'), join(runDir, 'poller.mjs'));
     rmSync(buildDir, { recursive: true, force: true });
-    fauxqs = await startFauxqs({ port: 0, logger: false });
+    fauxqs = await startLoopbackSqs('us-east-1');
     // sa-east-1 only for the start-up failures, ap-south-1 only for the stop during a long poll: no poller that ran
     // before may have a long poll pending on them.
     for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1', 'ap-south-1']) {
-      queues[region] = fauxqs.createQueue(`management-events-${region}.fifo`, {
-        region,
-        // Short, so that a record that failed during a Redis outage comes back soon.
-        attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '3' },
-      }).queueUrl;
+      queues[region] = (
+        await fauxqs.createQueue(`management-events-${region}.fifo`, {
+          region,
+          // Short, so that a record that failed during a Redis outage comes back soon.
+          attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '3' },
+        })
+      ).queueUrl;
     }
     sqs = new SQSClient({
       region: 'us-east-1',
