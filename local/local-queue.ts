@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
 import { decodeBody, EMULATOR_ENCODING_ATTRIBUTE } from './emulator-body.ts';
 import { EMULATOR_CREDENTIALS, startLoopbackSqs } from './loopback-sqs.ts';
@@ -9,6 +9,8 @@ export interface LocalQueue {
   readonly deadLetterQueueUrl: string;
   /** The emulator's port, on 127.0.0.1 only. */
   readonly port: number;
+  /** The queue's MaximumMessageSize: the most one message, or one SendMessageBatch, may carry. */
+  readonly maxMessageBytes: number;
   /** Bodies of the dead-lettered messages (read without deleting them). */
   deadLetterBodies(): Promise<string[]>;
   close(): Promise<void>;
@@ -41,8 +43,12 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
       },
     });
+    const { Attributes = {} } = await emulator
+      .client(region)
+      .send(new GetQueueAttributesCommand({ QueueUrl: queue.queueUrl, AttributeNames: ['MaximumMessageSize'] }));
     return {
       sqs: emulator.client(region),
+      maxMessageBytes: Number(Attributes.MaximumMessageSize),
       queueUrl: queue.queueUrl,
       deadLetterQueueUrl: dlq.queueUrl,
       port: emulator.port,

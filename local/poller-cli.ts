@@ -73,6 +73,7 @@ export const POLLER_OPTIONS = {
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
   'wait-time-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
   verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -82,7 +83,7 @@ function parsePollerArgs(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: false,
-    options: { ...POLLER_OPTIONS, concurrency: { type: 'string' } },
+    options: POLLER_OPTIONS,
   }).values;
 }
 

@@ -68,7 +68,7 @@ describe('npm run dlq', () => {
     const code = await runDlq(['--queue-url', dlqUrl], { write: (line) => lines.push(line), client: () => client });
 
     assert.equal(code, 0);
-    assert.match(lines[0] ?? '', /about 3 message\(s\) waiting; listed 3 \(each hidden for at most 10 s/);
+    assert.match(lines[0] ?? '', /: about 3 messages waiting; listed 3 \(each hidden for at most 10 s/);
     const rows = lines.slice(2).map((line) => line.split(/\s{2,}/));
     assert.deepEqual(rows.map(([, group, receives, , eventId]) => [group, receives, eventId]).sort(), [
       ['api-calls', '1', '(not JSON or no id)'],
@@ -80,6 +80,20 @@ describe('npm run dlq', () => {
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
     );
     assert.equal(Messages.length, 3);
+  });
+
+  it('says so in words when nothing waits', async () => {
+    const empty = await fauxqs.createQueue('management-events-us-east-1-empty-dlq.fifo', {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    });
+    const lines: string[] = [];
+    const code = await runDlq(['--queue-url', empty.queueUrl], { write: (line) => lines.push(line), client: () => real });
+
+    assert.equal(code, 0);
+    assert.deepEqual(lines, [
+      `${empty.queueUrl}: no message waiting; listed 0 (each hidden for at most 10 s while listed, then visible again; receive counts include this listing's receive)`,
+    ]);
   });
 
   it('--redrive starts a message move task from the dead-letter queue back to its source', async () => {
