@@ -20,7 +20,8 @@ export function eventFromEntry(entry: unknown, region: string): EntryResult {
     };
   }
   if (typeof DetailType !== 'string' || DetailType === '') return { refused: 'PutEvents refuses an entry without DetailType' };
-  if (typeof Detail !== 'string' || !isJsonObject(Detail)) return { refused: 'PutEvents refuses it: Detail is not a JSON object' };
+  if (typeof Detail !== 'string' || !isJsonObject(Detail))
+    return { refused: 'PutEvents refuses it: Detail is not a JSON object' };
   const resources = Array.isArray(Resources) ? Resources.filter((resource) => typeof resource === 'string') : [];
   const time = Time === undefined ? new Date() : new Date(Time as string | number);
   if (Number.isNaN(time.getTime())) return { refused: 'PutEvents refuses it: Time is not a timestamp' };

@@ -42,7 +42,9 @@ export function summaryLine(counts: RunCounts): string {
     parts.push(`; ${repeats} ${noun} of an earlier event's body (the queue's content-based deduplication drops ${pronoun})`);
   }
   if (unreadable > 0) {
-    parts.push(`; ${unreadable} input ${unreadable === 1 ? 'line or item not read as an event' : 'lines or items not read as events'}`);
+    parts.push(
+      `; ${unreadable} input ${unreadable === 1 ? 'line or item not read as an event' : 'lines or items not read as events'}`,
+    );
   }
   return parts.join('');
 }
