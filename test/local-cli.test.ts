@@ -208,6 +208,46 @@ describe('npm start', () => {
     assert.match(inventoryLines()[1] ?? '', /tags changed: Name, env/);
   });
 
+  it('Ctrl-C ends a run with exit 130 and the summary of what was delivered so far', { timeout: 60_000 }, async () => {
+    const [first, second] = sampleEvents();
+    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, REDIS_URL: redis.url }, stdio: 'pipe' });
+    track({ close: () => void child.kill('SIGKILL') });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    const exited = once(child, 'exit');
+
+    // stdin stays open: the run is still reading when the signal comes.
+    child.stdin.write(`${JSON.stringify(first)}\n${JSON.stringify(second)}\n`);
+    await waitUntil(() => stdout.split('\n').filter((line) => line.startsWith('inventory <- ')).length === 2);
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    assert.equal(code, 130);
+    assert.match(stdout, /\nSIGINT: stopped; delivered 2\/2 events, 0 dead-lettered\n$/);
+  });
+
+  it('ends quietly with exit 0 when its reader goes away (npm start | head -2)', { timeout: 60_000 }, async () => {
+    const pipeline = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" < /dev/null | head -2`], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    pipeline.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    pipeline.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    const [code] = await once(pipeline, 'exit');
+
+    assert.equal(stdout.split('\n').length, 3, stdout);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+
   it('says how to get Redis when there is neither REDIS_URL nor redis-server', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '', REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
     const { code, stdout, stderr } = await exited;
