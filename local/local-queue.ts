@@ -1,7 +1,8 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, queueName } from '../infra/rules.ts';
 import { decodeBody, EMULATOR_ENCODING_ATTRIBUTE } from './emulator-body.ts';
-import { EMULATOR_CREDENTIALS, startLoopbackSqs } from './loopback-sqs.ts';
+import { EMULATOR_CREDENTIALS } from './local-credentials.ts';
+import { startLoopbackSqs } from './loopback-sqs.ts';
 
 export interface LocalQueue {
   readonly sqs: SQSClient;

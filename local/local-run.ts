@@ -4,6 +4,7 @@ import { CliError, oneLine } from './cli.ts';
 import { bodyKey } from './delivery-tally.ts';
 import { readEvents } from './event-stream.ts';
 import { describeForInventory } from './inventory-subscriber.ts';
+import { askNoMetadataService } from './local-credentials.ts';
 import { createOrderedSender } from './ordered-sender.ts';
 import { type Pipeline, startPipeline } from './pipeline.ts';
 import { functionLogger } from './poller-cli.ts';
@@ -36,6 +37,8 @@ const QUEUE_BACKLOG_LIMIT = 500;
 
 /** `npm start`: the input through the local pipeline; returns the exit code (130 or 143 when stopped by a signal). */
 export async function runLocal(run: LocalRun): Promise<number> {
+  // A local run: the secret of REDIS_AUTH_SECRET_ARN is read with credentials from the environment or ~/.aws only.
+  askNoMetadataService();
   const output = createOutput();
   const say = output.say;
   const givenUrl = run.env.REDIS_URL?.trim() ?? '';

@@ -1,8 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-
-/** Credentials for an emulator, which checks no signature: fixed, so that no SDK ever looks further (metadata service). */
-export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+import { EMULATOR_CREDENTIALS } from './local-credentials.ts';
 
 export interface EmulatedMessage {
   readonly body: string;
