@@ -38,7 +38,10 @@ export async function buildPoller(outfile = POLLER_OUTFILE): Promise<void> {
     // Runnable as ./poller.mjs too (the banner starts with a #! line).
     chmodSync(outfile, 0o755);
   } catch (error) {
-    throw new CliError(`cannot write ${outfile}: ${writeFailure(error)} (a read-only checkout? --outfile PATH writes elsewhere)`, 1);
+    throw new CliError(
+      `cannot write ${outfile}: ${writeFailure(error)} (a read-only checkout? --outfile PATH writes elsewhere)`,
+      1,
+    );
   }
 }
 
