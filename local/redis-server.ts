@@ -102,7 +102,8 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
   return { port, url: `redis://127.0.0.1:${port}`, start, stop };
 }
 
-function acceptsConnections(port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection on that loopback port. */
+export function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {

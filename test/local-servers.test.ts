@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../local/redis-server.ts';
+import { acceptsConnections, startRedisServer } from '../local/redis-server.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { runCli } from './helpers/cli.ts';
 import { isLoopback, listeningSockets } from './helpers/listening-sockets.ts';
@@ -23,17 +22,6 @@ async function startFollowing(track: ReturnType<typeof closeAfterEach>) {
   const redisPort = Number(/throwaway redis-server on port (\d+)/.exec(run.output())?.[1]);
   const queuePort = Number(/^queue: http:\/\/[^:/]+:(\d+)\//m.exec(run.output())?.[1]);
   return { run, redisPort, queuePort };
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
 }
 
 describe('the servers npm start runs', () => {
@@ -69,9 +57,9 @@ describe('the servers npm start runs', () => {
     run.child.kill('SIGKILL');
     await run.exited;
     const deadline = Date.now() + 5000;
-    while (!(await refused(redisPort)) && Date.now() < deadline) await sleep(50);
+    while ((await acceptsConnections(redisPort)) && Date.now() < deadline) await sleep(50);
 
-    assert.ok(await refused(redisPort), 'nothing listens on its port any more');
+    assert.equal(await acceptsConnections(redisPort), false, 'nothing listens on its port any more');
   });
 });
 
