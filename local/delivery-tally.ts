@@ -59,21 +59,23 @@ export function createDeliveryTally() {
     /** The subscriber received it. */
     delivered: (body: string) => move(body, ['sent', 'handled'], 'delivered'),
     progress(deadLetterBodies: readonly string[]): Progress {
-      // Dead-lettered events were never handled: they are still counted as sent.
-      const deadLetteredSent = new Set(deadLetterBodies.map(bodyKey).filter((key) => states.get(key) === 'sent')).size;
+      // Moved to the dead-letter queue by SQS (never handled), or parked there by the function (reported handled).
+      const deadLettered = { sent: 0, handled: 0, delivered: 0 };
+      for (const key of new Set(deadLetterBodies.map(bodyKey))) {
+        const state = states.get(key);
+        if (state !== undefined) deadLettered[state] += 1;
+      }
       return {
         sent: counts.sent + counts.handled + counts.delivered,
         delivered: counts.delivered,
         deadLettered: deadLetterBodies.length,
-        missed: counts.handled,
-        pending: counts.sent - deadLetteredSent,
+        missed: counts.handled - deadLettered.handled,
+        pending: counts.sent - deadLettered.sent,
         refused: counts.refused,
       };
     },
   };
 }
-
-export type DeliveryTally = ReturnType<typeof createDeliveryTally>;
 
 /** An event's identity here: its body, as a digest. */
 export function bodyKey(body: string): string {

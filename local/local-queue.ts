@@ -8,8 +8,6 @@ export interface LocalQueue {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
-  /** The emulator's port, on 127.0.0.1 only. */
-  readonly port: number;
   /** The queue's MaximumMessageSize: the most one message, or one SendMessageBatch, may carry. */
   readonly maxMessageBytes: number;
   /** Bodies of the dead-lettered messages (read without deleting them). */
@@ -52,7 +50,6 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       maxMessageBytes: Number(Attributes.MaximumMessageSize),
       queueUrl: queue.queueUrl,
       deadLetterQueueUrl: dlq.queueUrl,
-      port: emulator.port,
       async deadLetterBodies() {
         return (await emulator.messages(deadLetterQueueName(region))).map((message) =>
           decodeBody(message.body, message.messageAttributes[EMULATOR_ENCODING_ATTRIBUTE]?.StringValue),

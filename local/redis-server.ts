@@ -20,8 +20,9 @@ export interface RedisServer {
 
 /*
  * The watchdog: a shell runs redis-server and reads its stdin, a pipe from this process. The pipe closes however
- * this process ends, `kill -9` included, and then the shell kills redis-server and removes its folder. `stop()`
- * closes the pipe too, so there is one way down. Node has no parent-death signal of its own.
+ * this process ends, `kill -9` included, and then the shell kills redis-server and removes its folder; `stop()`
+ * closes the pipe too. Node has no parent-death signal of its own. The shell prints redis-server's pid first, so that
+ * a normal exit can kill it at once.
  */
 const WATCHDOG = [
   'dir=$1; shift',

@@ -141,16 +141,18 @@ describe("the local pipeline's tally", () => {
 
   it('counts a sent event done only once it is delivered, handled or dead-lettered itself, whatever else is dead-lettered', () => {
     const tally = createDeliveryTally();
-    for (const id of ['delivered', 'dead-lettered', 'on-its-way', 'missed']) tally.sent(body(id));
+    for (const id of ['delivered', 'dead-lettered', 'parked', 'on-its-way', 'missed']) tally.sent(body(id));
     tally.delivered(body('delivered'));
     tally.handled(body('missed'));
+    // The function parks a poison record in the dead-letter queue itself and reports it handled.
+    tally.handled(body('parked'));
     // A poison body put on the queue directly is dead-lettered too; it must not stand in for 'on-its-way'.
-    const deadLetterBodies = [body('dead-lettered'), '{"id": "poison", this is not JSON'];
+    const deadLetterBodies = [body('dead-lettered'), body('parked'), '{"id": "poison", this is not JSON'];
 
     assert.deepEqual(tally.progress(deadLetterBodies), {
-      sent: 4,
+      sent: 5,
       delivered: 1,
-      deadLettered: 2,
+      deadLettered: 3,
       missed: 1,
       pending: 1,
       refused: 0,
