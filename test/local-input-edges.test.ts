@@ -97,7 +97,7 @@ describe('npm start: input off the happy path', () => {
     assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
   });
 
-  it('skips an event larger than an SQS message at once and counts it, and sends events that only together exceed a batch', {
+  it('skips an event larger than an SQS message at once, counts it, and sends the large events after it', {
     timeout: 60_000,
   }, async () => {
     const subscriber = track(await subscribe(redis.url, CHANNEL));

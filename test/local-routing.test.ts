@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { matchesEventPattern } from '../infra/event-pattern.ts';
 import { RULES } from '../infra/rules.ts';
 import { createDeliveryTally } from '../local/delivery-tally.ts';
@@ -109,6 +109,24 @@ describe('event input', () => {
 
 describe("the poller's records", () => {
   const track = closeAfterEach();
+
+  it('go to the queue in batches cut by bytes too: events that only together exceed 1 MiB are all taken', async () => {
+    const queue = track(await startLocalQueue({ region: 'eu-west-1', maxReceiveCount: 5, visibilityTimeoutSeconds: 5 }));
+    const events = ['a', 'b', 'c', 'd'].map((id) => ({
+      id,
+      rule: 'management-events-ec2',
+      group: 'ec2-instances-events',
+      body: JSON.stringify({ id, padding: 'x'.repeat(300 * 1024) }),
+    }));
+
+    const notSent = await sendToQueue(queue.sqs, queue.queueUrl, events, queue.maxMessageBytes);
+
+    assert.deepEqual(notSent, []);
+    const { Attributes = {} } = await queue.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    assert.equal(Attributes.ApproximateNumberOfMessages, '4');
+  });
 
   it("have the shape Lambda's SQS event source gives the function", async () => {
     const queue = track(await startLocalQueue({ region: 'eu-west-1', maxReceiveCount: 5, visibilityTimeoutSeconds: 5 }));
