@@ -20,15 +20,20 @@ export function cloudTrailResourceId(detail: Record<string, unknown>): string | 
   return undefined;
 }
 
-/** First value seen for each ID key, depth first (responseElements before requestParameters). */
-function collectIds(value: unknown, found: Map<string, string>): void {
-  if (Array.isArray(value)) {
-    for (const item of value) collectIds(item, found);
-    return;
-  }
-  if (typeof value !== 'object' || value === null) return;
-  for (const [key, item] of Object.entries(value)) {
-    if ((ID_KEYS as readonly string[]).includes(key) && typeof item === 'string' && !found.has(key)) found.set(key, item);
-    else collectIds(item, found);
+/**
+ * First value seen for each ID key, depth first (responseElements before requestParameters). With a stack of its
+ * own, not recursion: an event nested thousands of levels deep must not overflow the call stack.
+ */
+function collectIds(root: unknown, found: Map<string, string>): void {
+  const stack: [unknown, unknown][] = [[undefined, root]];
+  while (stack.length > 0) {
+    const [key, value] = stack.pop() ?? [];
+    if (typeof key === 'string' && (ID_KEYS as readonly string[]).includes(key) && typeof value === 'string') {
+      if (!found.has(key)) found.set(key, value);
+    } else if (typeof value === 'object' && value !== null) {
+      const entries: [unknown, unknown][] = Array.isArray(value) ? value.map((item) => [undefined, item]) : Object.entries(value);
+      // Last first onto the stack, so that the first entry is looked at first, as recursion would.
+      for (let index = entries.length - 1; index >= 0; index -= 1) stack.push(entries[index] ?? [undefined, undefined]);
+    }
   }
 }

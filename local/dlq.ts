@@ -85,7 +85,7 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
     const waiting = Number(attributes.ApproximateNumberOfMessages ?? '0');
     const listed = await listDeadLetters(sqs, queueUrl, { max, visibilitySeconds: visibility });
     write(
-      `${queueUrl}: about ${waiting} message(s) waiting; listed ${listed.length} (each hidden for at most ${visibility} s while listed, then visible again; receive counts include this listing's receive)`,
+      `${queueUrl}: ${waiting === 0 ? 'no message' : `about ${waiting} ${waiting === 1 ? 'message' : 'messages'}`} waiting; listed ${listed.length} (each hidden for at most ${visibility} s while listed, then visible again; receive counts include this listing's receive)`,
     );
     if (listed.length > 0) {
       const rows = listed.map((item) => [

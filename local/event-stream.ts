@@ -1,20 +1,24 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseEvents } from './events-input.ts';
+import { eventFromText, type InputItem, parseDocument } from './events-input.ts';
 
-export type InputItem =
-  | { readonly event: Record<string, unknown> }
-  | { readonly rejected: { readonly where: string; readonly reason: string } };
+export interface ReadOptions {
+  /** Every line is one event (`--follow`): a first line that looks like the start of a document is not waited on. */
+  readonly linesOnly?: boolean;
+  /** The region EventBridge would give the events of a PutEvents request (`{"Entries": [...]}`). */
+  readonly region: string;
+}
 
 /**
  * Events from a stream as they arrive, without holding the input: JSON lines are parsed one by one (CRLF or LF, a
- * last line without a newline too, line numbers counted over the whole input). A JSON array or an
- * `{"Events": [...]}` document is one value and is parsed whole, when its end has arrived.
+ * last line without a newline too, line numbers counted over the whole input), each kept as written. A JSON
+ * document (an array, `{"Events": [...]}`, `{"Entries": [...]}`, pretty JSON) is parsed whole, when its end has
+ * arrived: unless `linesOnly`, a first line that is not a whole event is taken for the start of one.
  */
-export async function* readEvents(input: Readable): AsyncGenerator<InputItem> {
+export async function* readEvents(input: Readable, options: ReadOptions): AsyncGenerator<InputItem> {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
-  let mode: 'lines' | 'document' | undefined;
+  let mode: 'lines' | 'document' | undefined = options.linesOnly === true ? 'lines' : undefined;
   const document: string[] = [];
   for await (let line of lines) {
     lineNumber += 1;
@@ -37,13 +41,9 @@ export async function* readEvents(input: Readable): AsyncGenerator<InputItem> {
       }
       document.length = 0;
     }
-    yield parseLine(line, `line ${lineNumber}`);
+    yield eventFromText(line, `line ${lineNumber}`);
   }
-  if (mode === 'document') {
-    const parsed = parseEvents(document.join('\n'));
-    for (const rejected of parsed.rejected) yield { rejected };
-    for (const event of parsed.events) yield { event };
-  }
+  if (mode === 'document') yield* parseDocument(document.join('\n'), options.region);
 }
 
 /** A first line that is not a whole event but the start of one JSON document (an array, an export, pretty JSON). */
@@ -57,18 +57,6 @@ function isDocumentStart(line: string): boolean {
     return true;
   }
   if (Array.isArray(value)) return true;
-  const { Events, events } = value as { Events?: unknown; events?: unknown };
-  return Array.isArray(Events) || Array.isArray(events);
-}
-
-function parseLine(line: string, where: string): InputItem {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (error) {
-    return { rejected: { where, reason: `not JSON: ${(error as Error).message}` } };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { rejected: { where, reason: 'not a JSON object' } };
-  return { event: value as Record<string, unknown> };
+  const { Events, events, Entries } = value as Record<string, unknown>;
+  return Array.isArray(Events) || Array.isArray(events) || Array.isArray(Entries);
 }

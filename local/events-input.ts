@@ -1,58 +1,74 @@
-export interface ParsedEvents {
-  readonly events: Record<string, unknown>[];
-  /** Lines or items that are not JSON objects, with why: reported and skipped. */
-  readonly rejected: { readonly where: string; readonly reason: string }[];
+import { listItemTexts } from './json-slices.ts';
+import { eventFromEntry } from './put-events.ts';
+
+/** An event as read, with the text it was written as: that text is what goes on the queue, unchanged. */
+export interface InputEvent {
+  readonly kind: 'event';
+  /** `line N` or `item N`: where a message about it points. */
+  readonly where: string;
+  readonly event: Record<string, unknown>;
+  readonly body: string;
+}
+
+/** Input that is not an event (not JSON, not an object, a PutEvents entry that PutEvents would refuse). */
+export interface InputRejected {
+  readonly kind: 'rejected';
+  readonly where: string;
+  readonly reason: string;
+}
+
+export type InputItem = InputEvent | InputRejected;
+
+/** One JSON line (or one list item) as an event, or why it is not one. */
+export function eventFromText(text: string, where: string): InputItem {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'rejected', where, reason: `not JSON: ${(error as Error).message}` };
+  }
+  // An archive entry may hold the event as a JSON string: that string is the event's text.
+  if (typeof value === 'string') return eventFromText(value, where);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { kind: 'rejected', where, reason: 'not a JSON object' };
+  }
+  return { kind: 'event', where, event: value as Record<string, unknown>, body: text };
 }
 
 /**
- * Events as JSON lines, a JSON array, or an object with an `Events` array (an EventBridge archive replayed to a
- * file, or `aws events list-...` output saved by hand).
+ * A whole document: a JSON array of events, `{"Events": [...]}` (an EventBridge archive or `aws events` output
+ * saved by hand), `{"Entries": [...]}` (a PutEvents request, turned into events as EventBridge does in `region`),
+ * one pretty-printed event, or else JSON lines.
  */
-export function parseEvents(text: string): ParsedEvents {
-  const trimmed = text.trim();
-  if (trimmed === '') return { events: [], rejected: [] };
-  if (trimmed.startsWith('[') || /^\{\s*"(Events|events)"\s*:/.test(trimmed)) {
-    try {
-      const value = JSON.parse(trimmed) as unknown;
-      const items = Array.isArray(value)
-        ? value
-        : ((value as { Events?: unknown; events?: unknown }).Events ?? (value as { events?: unknown }).events);
-      if (Array.isArray(items)) return collect(items.map((item, index) => [`item ${index + 1}`, item] as const));
-    } catch {
-      // Not one JSON document: read it as JSON lines below.
-    }
-  }
-  const lines = text.split('\n').map((line, index) => [`line ${index + 1}`, line] as const);
-  const parsed: [string, unknown][] = [];
-  const rejected: { where: string; reason: string }[] = [];
-  for (const [where, line] of lines) {
-    if (line.trim() === '') continue;
-    try {
-      parsed.push([where, JSON.parse(line)]);
-    } catch (error) {
-      rejected.push({ where, reason: `not JSON: ${(error as Error).message}` });
-    }
-  }
-  const collected = collect(parsed);
-  return { events: collected.events, rejected: [...rejected, ...collected.rejected] };
-}
-
-function collect(items: readonly (readonly [string, unknown])[]): ParsedEvents {
-  const events: Record<string, unknown>[] = [];
-  const rejected: { where: string; reason: string }[] = [];
-  for (const [where, item] of items) {
-    // An archive entry may hold the event as a JSON string.
-    const value = typeof item === 'string' ? safeParse(item) : item;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) events.push(value as Record<string, unknown>);
-    else rejected.push({ where, reason: 'not a JSON object' });
-  }
-  return { events, rejected };
-}
-
-function safeParse(text: string): unknown {
+export function parseDocument(text: string, region: string): InputItem[] {
+  if (text.trim() === '') return [];
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    return undefined;
+    return parseLines(text);
   }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const { Entries, Events, events } = value as Record<string, unknown>;
+    if (Array.isArray(Entries)) {
+      return Entries.map((entry, index) => {
+        const where = `entry ${index + 1}`;
+        const result = eventFromEntry(entry, region);
+        return 'refused' in result ? { kind: 'rejected', where, reason: result.refused } : eventFromText(result.body, where);
+      });
+    }
+    if (!Array.isArray(Events) && !Array.isArray(events)) return [eventFromText(text.trim(), 'the document')];
+  }
+  const items = listItemTexts(text, ['Events', 'events']);
+  if (items === undefined) return [eventFromText(text.trim(), 'the document')];
+  return items.map((item, index) => eventFromText(item, `item ${index + 1}`));
+}
+
+function parseLines(text: string): InputItem[] {
+  const items: InputItem[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
+    const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (trimmed.trim() !== '') items.push(eventFromText(trimmed, `line ${index + 1}`));
+  }
+  return items;
 }

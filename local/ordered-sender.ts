@@ -5,6 +5,8 @@ export interface OrderedSender {
   add(event: RoutedEvent): Promise<void>;
   /** Resolves when everything added has been sent (or refused). */
   flush(): Promise<void>;
+  /** Events added and not handed to `send` yet. */
+  unsent(): number;
 }
 
 /**
@@ -44,5 +46,6 @@ export function createOrderedSender(
     async flush() {
       while (draining !== undefined) await draining;
     },
+    unsent: () => queued.length,
   };
 }

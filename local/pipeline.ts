@@ -1,11 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SQSEvent } from 'aws-lambda';
 import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { createHandler, type SyncHandler } from '../lambda/handler.ts';
 import type { Logger } from '../lambda/log.ts';
-import { type InventoryMessage, type InventorySubscriber, parseEvent, startInventorySubscriber } from './inventory-subscriber.ts';
+import { createDeliveryTally, type Progress } from './delivery-tally.ts';
+import { type InventoryMessage, type InventorySubscriber, startInventorySubscriber } from './inventory-subscriber.ts';
 import { type LocalQueue, type LocalQueueOptions, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { type NotSent, type RoutedEvent, sendToQueue } from './router.ts';
+
+export type { Progress } from './delivery-tally.ts';
 
 export interface PipelineOptions {
   readonly region: string;
@@ -22,17 +26,6 @@ export interface PipelineOptions {
   readonly onMessage?: (message: InventoryMessage) => void;
 }
 
-export interface Progress {
-  readonly sent: number;
-  readonly delivered: number;
-  /** Every message in the dead-letter queue, including any that did not come through `send`. */
-  readonly deadLettered: number;
-  /** Sent events neither delivered nor dead-lettered yet. */
-  readonly pending: number;
-  /** Events the queue refused (not in `sent`): never delivered. */
-  readonly refused: number;
-}
-
 export interface Pipeline {
   readonly queue: LocalQueue;
   /** Event ids in the order the subscriber first received them; `deliveries` counts every receipt, duplicates too. */
@@ -41,22 +34,25 @@ export interface Pipeline {
   /** Sends in order; returns what the queue refused. */
   send(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   progress(): Promise<Progress>;
-  /** Waits until at most `limit` sent events are neither delivered nor dead-lettered: the queue's backlog stays bounded. */
-  waitForRoom(limit: number): Promise<void>;
-  /** Resolves once every sent event was delivered or dead-lettered, or with what it has after `idleMs` without progress. */
+  /**
+   * Waits until at most `limit` sent events are still in the queue, so that the backlog stays bounded, or until
+   * `idleMs` passed without progress (Redis down, say): then it returns false rather than wait for ever.
+   */
+  waitForRoom(limit: number, idleMs: number): Promise<boolean>;
+  /** Resolves once every sent event was delivered, missed or dead-lettered, or with what it has after `idleMs` without progress. */
   settle(idleMs: number): Promise<Progress>;
   close(): Promise<void>;
 }
+
+/** How long a message the function published may take to reach the subscriber before it counts as missed. */
+const IN_TRANSIT_MS = 1000;
 
 /** The seed's diagram on one machine: local FIFO queue -> poller -> the unchanged function -> Redis -> subscriber. */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const topicPrefix = options.functionEnv?.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
   const firstDeliveries: string[] = [];
   const deliveries = new Map<string, number>();
-  const sentIds = new Set<string>();
-  let refused = 0;
-  // Sent events delivered at least once: the backlog without scanning every id.
-  let deliveredSent = 0;
+  const tally = createDeliveryTally();
 
   let queue: LocalQueue | undefined;
   let subscriber: InventorySubscriber | undefined;
@@ -72,22 +68,29 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   try {
     queue = await startLocalQueue(options);
     subscriber = await startInventorySubscriber(options.redisUrl, topicPrefix, (message) => {
-      const id = trackingId(message.body, message.event);
+      tally.delivered(message.body);
+      const id = typeof message.event?.id === 'string' ? message.event.id : message.body;
       const seen = deliveries.get(id) ?? 0;
       if (seen === 0) firstDeliveries.push(id);
-      if (seen === 0 && sentIds.has(id)) deliveredSent += 1;
       deliveries.set(id, seen + 1);
       options.onMessage?.(message);
     });
-    handler = createHandler({
+    const syncHandler = createHandler({
       env: { ...options.functionEnv, REDIS_URL: options.functionRedisUrl ?? options.redisUrl },
       logger: options.functionLogger,
     });
+    handler = syncHandler;
     poller = startPoller({
       sqs: queue.sqs,
       queueUrl: queue.queueUrl,
       region: options.region,
-      handler,
+      // What the function reports handled has left the queue: published, whether or not the subscriber was there.
+      handler: async (event: SQSEvent, context) => {
+        const response = await syncHandler(event, context);
+        const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+        for (const record of event.Records) if (!failed.has(record.messageId)) tally.handled(record.body);
+        return response;
+      },
       logger: options.functionLogger,
       waitTimeSeconds: 1,
       concurrency: options.concurrency ?? 2,
@@ -100,13 +103,23 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     throw error;
   }
   const localQueue = queue;
+  const progress = async () => tally.progress(await localQueue.deadLetterBodies());
 
-  const progress = async (): Promise<Progress> => {
-    const deadLetterBodies = await localQueue.deadLetterBodies();
-    let delivered = 0;
-    for (const id of sentIds) if (deliveries.has(id)) delivered += 1;
-    const pending = pendingEvents(sentIds, deliveries, deadLetterBodies).length;
-    return { sent: sentIds.size, delivered, deadLettered: deadLetterBodies.length, pending, refused };
+  /** Polls `progress` until `done` says so, or until it has not changed for `idleMs`; returns the last one. */
+  const waitUntil = async (done: (now: Progress) => boolean, idleMs: number): Promise<Progress> => {
+    let last = await progress();
+    let lastChange = Date.now();
+    for (;;) {
+      if (done(last)) return last;
+      await sleep(50);
+      const now = await progress();
+      if (now.pending !== last.pending || now.deadLettered !== last.deadLettered || now.missed !== last.missed) {
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > idleMs) {
+        return now;
+      }
+      last = now;
+    }
   };
 
   return {
@@ -114,56 +127,26 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     firstDeliveries,
     deliveries,
     async send(events) {
-      // Tracked as the subscriber will see them: by `id`, or by the body for an event without one.
-      for (const event of events) sentIds.add(trackingId(event.body));
-      const notSent = await sendToQueue(localQueue.sqs, localQueue.queueUrl, events);
-      for (const { event } of notSent) {
-        const id = trackingId(event.body);
-        if (deliveries.has(id)) deliveredSent -= 1;
-        sentIds.delete(id);
+      const fresh = new Set(events.filter((event) => tally.sent(event.body)));
+      let notSent: NotSent[];
+      try {
+        notSent = await sendToQueue(localQueue.sqs, localQueue.queueUrl, events, localQueue.maxMessageBytes);
+      } catch (error) {
+        for (const event of fresh) tally.refused(event.body);
+        throw error;
       }
-      refused += notSent.length;
+      for (const { event } of notSent) if (fresh.has(event)) tally.refused(event.body);
       return notSent;
     },
     progress,
-    async waitForRoom(limit) {
-      while (sentIds.size - deliveredSent > limit) {
-        // Dead-lettered events leave the backlog too (read only when the cheap count says it is full).
-        const deadLettered = (await localQueue.deadLetterBodies()).length;
-        if (sentIds.size - deliveredSent - deadLettered <= limit) return;
-        await sleep(20);
-      }
+    async waitForRoom(limit, idleMs) {
+      return (await waitUntil((now) => now.pending <= limit, idleMs)).pending <= limit;
     },
     async settle(idleMs) {
-      let last = await progress();
-      let lastChange = Date.now();
-      for (;;) {
-        const now = await progress();
-        if (now.pending === 0) return now;
-        if (now.pending !== last.pending || now.deadLettered !== last.deadLettered) lastChange = Date.now();
-        else if (Date.now() - lastChange > idleMs) return now;
-        last = now;
-        await sleep(50);
-      }
+      await waitUntil((now) => now.pending === 0, idleMs);
+      // Published a moment ago, a message may still be on its way to the subscriber.
+      return waitUntil((now) => now.missed === 0, IN_TRANSIT_MS);
     },
     close,
   };
-}
-
-/** The pipeline follows an event by its EventBridge `id`, and a body without one by the body itself. */
-function trackingId(body: string, event = parseEvent(body)): string {
-  return typeof event?.id === 'string' ? event.id : body;
-}
-
-/**
- * Sent events that are neither delivered nor in the dead-letter queue, matched by id: a count would let a message
- * that did not come through `send` (a poison body put on the queue directly) stand in for an event still on its way.
- */
-export function pendingEvents(
-  sent: Iterable<string>,
-  deliveries: ReadonlyMap<string, number>,
-  deadLetterBodies: readonly string[],
-): string[] {
-  const deadLettered = new Set(deadLetterBodies.map((body) => trackingId(body)));
-  return [...sent].filter((id) => !deliveries.has(id) && !deadLettered.has(id));
 }

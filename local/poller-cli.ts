@@ -4,6 +4,7 @@ import type { Environment } from '../lambda/config.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { createJsonLogger, type Logger } from '../lambda/log.ts';
 import { CliError, usageError } from './cli.ts';
+import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './local-credentials.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { checkQueue, checkRedis, checkSettings } from './preflight.ts';
 import { regionOfQueueUrl } from './sqs-records.ts';
@@ -25,10 +26,13 @@ Options:
 
 Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
 (the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CLUSTER (auto|true|false),
-STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role).
+STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS; AWS credentials
+from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint on this machine (an emulator) gets
+fixed placeholder credentials, and the instance metadata service is not asked. Needs Node.js 22 or later.
 
-Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 2 when a setting, Redis or a queue is wrong
-at start (one line says which).`;
+Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 130 after a second signal (it
+exits at once), 2 when Node, a setting, Redis or a queue is wrong at start (one line says which), 1 on an
+unexpected error.`;
 
 export interface PollQueuesOptions {
   readonly queueUrls: readonly string[];
@@ -73,6 +77,7 @@ export const POLLER_OPTIONS = {
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
   'wait-time-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
   verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -82,7 +87,7 @@ function parsePollerArgs(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: false,
-    options: { ...POLLER_OPTIONS, concurrency: { type: 'string' } },
+    options: POLLER_OPTIONS,
   }).values;
 }
 
@@ -105,45 +110,64 @@ export function functionLogger(verbose: boolean, write: (line: string) => void =
 interface QueueTarget {
   readonly url: string;
   readonly region: string;
+  /** Where its SQS calls go: --endpoint-url, else the queue URL's own origin, as the SDK would pick. */
+  readonly endpoint: string;
 }
 
-function queueTargets(queueUrls: readonly string[], fallbackRegion: string | undefined): QueueTarget[] {
+function queueTargets(options: PollQueuesOptions): QueueTarget[] {
+  const { queueUrls, endpointUrl } = options;
   if (queueUrls.length === 0) throw new CliError(`--queue-url is required\n\n${POLLER_USAGE}`, 2);
-  return [...new Set(queueUrls)].map((url) => {
+  if (endpointUrl !== undefined && !URL.canParse(endpointUrl)) throw new CliError(`--endpoint-url ${endpointUrl}: not a URL`, 2);
+  const twice = queueUrls.find((url, index) => queueUrls.indexOf(url) !== index);
+  if (twice !== undefined) throw new CliError(`--queue-url ${twice} is given twice`, 2);
+  return queueUrls.map((url) => {
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
       throw new CliError(`--queue-url ${url}: not an http(s) URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME.fifo)`, 2);
     }
-    const region = regionOfQueueUrl(url) ?? fallbackRegion;
+    const region = regionOfQueueUrl(url) ?? options.region ?? options.env.AWS_REGION;
     if (region === undefined) throw new CliError(`--queue-url ${url}: the URL names no region; pass --region`, 2);
-    return { url, region };
+    return { url, region, endpoint: endpointUrl ?? new URL(url).origin };
   });
 }
 
+/** The poller needs what @middy/core 7 and the AWS SDK need; on an older Node the SDK prints a long warning first. */
+export const MIN_NODE_MAJOR = 22;
+
+function checkNodeVersion(version: string): void {
+  if (Number.parseInt(version.slice(1), 10) < MIN_NODE_MAJOR) {
+    throw new CliError(`the poller needs Node.js ${MIN_NODE_MAJOR} or later; this is Node.js ${version}`, 2);
+  }
+}
+
 /**
- * Checks everything the run needs (settings, Redis, each queue and the credentials for it), each with one line
+ * Checks everything the run needs (Node, settings, Redis, each queue and the credentials for it), each with one line
  * on failure, and only then consumes every queue until SIGTERM or SIGINT, which finish the batches in flight.
  */
 export async function pollQueues(options: PollQueuesOptions): Promise<number> {
+  checkNodeVersion(process.version);
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const targets = queueTargets(options.queueUrls, options.region ?? options.env.AWS_REGION);
-  if (options.endpointUrl !== undefined && !URL.canParse(options.endpointUrl)) {
-    throw new CliError(`--endpoint-url ${options.endpointUrl}: not a URL`, 2);
-  }
+  const targets = queueTargets(options);
+  // An emulator on this machine: nothing real is meant, no credentials are needed and none are looked for.
+  const local = targets.every((target) => isLoopbackUrl(target.endpoint));
+  if (local) askNoMetadataService();
   const config = checkSettings(options.env);
   await checkRedis(config);
 
   const clients = new Map<string, SQSClient>();
-  const clientFor = (region: string) => {
-    let client = clients.get(region);
+  // One client per region and endpoint. An explicit endpoint also keeps the SDK from warning, at every call, that a
+  // queue URL's host (an IP address, a legacy URL) differs from the endpoint it resolved.
+  const clientFor = ({ region, endpoint }: QueueTarget) => {
+    const key = `${region} ${endpoint}`;
+    let client = clients.get(key);
     if (client === undefined) {
-      client = new SQSClient({ region, ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }) });
-      clients.set(region, client);
+      client = new SQSClient({ region, endpoint, ...(local ? { credentials: EMULATOR_CREDENTIALS } : {}) });
+      clients.set(key, client);
     }
     return client;
   };
   try {
     for (const target of targets) {
-      const { fifo } = await checkQueue(clientFor(target.region), target.url, target.region);
+      const { fifo } = await checkQueue(clientFor(target), target.url, target.region);
       if (!fifo) say(`warning: ${target.url} is not a FIFO queue; order within a group is not kept`);
     }
   } catch (error) {
@@ -155,7 +179,7 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   const handler = createHandler({ env: options.env, logger });
   const pollers: Poller[] = targets.map((target) =>
     startPoller({
-      sqs: clientFor(target.region),
+      sqs: clientFor(target),
       queueUrl: target.url,
       region: target.region,
       handler,

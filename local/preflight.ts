@@ -116,7 +116,9 @@ export function explainAwsError(error: unknown): string {
   const { name, message } = describeError(error);
   const code = (error as { code?: unknown }).code;
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return 'no AWS credentials found (environment, ~/.aws, SSO, or an instance or container role)';
+    return process.env.AWS_EC2_METADATA_DISABLED === 'true'
+      ? 'no AWS credentials found (environment, ~/.aws, SSO; the instance metadata service is not asked here: AWS_EC2_METADATA_DISABLED=false for an instance role)'
+      : 'no AWS credentials found (environment, ~/.aws, SSO, or an instance or container role)';
   }
   if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue' || /does not exist/i.test(message)) {
     return 'no such queue (check the URL, its account and its region)';

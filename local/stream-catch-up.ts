@@ -22,7 +22,7 @@ export async function describeStreams(redisUrl: string, topicPrefix: string): Pr
         }
       };
       lines.push(
-        `stream ${key}: ${entries.length} entries, from ${id(entries[0])} to ${id(entries.at(-1))} (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
+        `stream ${key}: ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}, from ${id(entries[0])} to ${id(entries.at(-1))} (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
       );
     }
     return lines;

@@ -9,21 +9,21 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { CliError } from '../local/cli.ts';
 import { runDlq } from '../local/dlq.ts';
+import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
 
 const DLQ_NAME = 'management-events-us-east-1-dlq.fifo';
 
 describe('npm run dlq', () => {
-  let fauxqs: FauxqsServer;
+  let fauxqs: LoopbackSqs;
   let real: SQSClient;
   let dlqUrl = '';
   let dlqArn = '';
 
   before(async () => {
-    fauxqs = await startFauxqs({ port: 0, logger: false });
-    const dlq = fauxqs.createQueue(DLQ_NAME, {
+    fauxqs = await startLoopbackSqs('us-east-1');
+    const dlq = await fauxqs.createQueue(DLQ_NAME, {
       region: 'us-east-1',
       attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
     });
@@ -68,7 +68,7 @@ describe('npm run dlq', () => {
     const code = await runDlq(['--queue-url', dlqUrl], { write: (line) => lines.push(line), client: () => client });
 
     assert.equal(code, 0);
-    assert.match(lines[0] ?? '', /about 3 message\(s\) waiting; listed 3 \(each hidden for at most 10 s/);
+    assert.match(lines[0] ?? '', /: about 3 messages waiting; listed 3 \(each hidden for at most 10 s/);
     const rows = lines.slice(2).map((line) => line.split(/\s{2,}/));
     assert.deepEqual(rows.map(([, group, receives, , eventId]) => [group, receives, eventId]).sort(), [
       ['api-calls', '1', '(not JSON or no id)'],
@@ -80,6 +80,20 @@ describe('npm run dlq', () => {
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
     );
     assert.equal(Messages.length, 3);
+  });
+
+  it('says so in words when nothing waits', async () => {
+    const empty = await fauxqs.createQueue('management-events-us-east-1-empty-dlq.fifo', {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    });
+    const lines: string[] = [];
+    const code = await runDlq(['--queue-url', empty.queueUrl], { write: (line) => lines.push(line), client: () => real });
+
+    assert.equal(code, 0);
+    assert.deepEqual(lines, [
+      `${empty.queueUrl}: no message waiting; listed 0 (each hidden for at most 10 s while listed, then visible again; receive counts include this listing's receive)`,
+    ]);
   });
 
   it('--redrive starts a message move task from the dead-letter queue back to its source', async () => {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { startLocalQueue } from '../local/local-queue.ts';
 import { routeEvents, sendToQueue } from '../local/router.ts';
+import { describeStreams } from '../local/stream-catch-up.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { CHANNEL, sampleEvents } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
@@ -84,6 +85,24 @@ describe('npm start', () => {
     assert.ok(stdout.includes(`stream ${stream}: ${routed.length} entries`), stdout);
   });
 
+  it('says "1 entry" of a stream that holds one', async () => {
+    const reader = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => reader.disconnect() });
+    const key = '{management-events-sync}:topic-account-management-events-999999999999';
+    await reader.del(key);
+    await reader.xadd(key, '*', 'event', JSON.stringify({ id: 'only-one' }));
+
+    const lines = await describeStreams(redis.url, 'topic-account-management-events-');
+
+    assert.ok(
+      lines.includes(
+        `stream ${key}: 1 entry, from only-one to only-one (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
+      ),
+      lines.join('\n'),
+    );
+    await reader.del(key);
+  });
+
   it('puts the events of two member accounts on their two channels (an organization, central account)', {
     timeout: 60_000,
   }, async () => {
@@ -133,7 +152,9 @@ describe('npm start', () => {
     assert.equal(error.code, 'ECONNREFUSED');
   });
 
-  it('replays JSON lines from stdin, reporting what no rule matches and what is not JSON', { timeout: 60_000 }, async () => {
+  it('replays JSON lines from stdin, reporting what no rule matches and what is not JSON (exit 1: input was lost)', {
+    timeout: 60_000,
+  }, async () => {
     const [first, second] = sampleEvents();
     const input = [
       JSON.stringify(first),
@@ -143,10 +164,10 @@ describe('npm start', () => {
     ].join('\n');
     const { exited } = run([], { input, env: { REDIS_URL: redis.url } });
     const { code, stdout } = await exited;
-    assert.equal(code, 0, stdout);
+    assert.equal(code, 1, stdout);
     assert.match(stdout, /skipped line 2: not JSON/);
     assert.match(stdout, /skipped s3-1: no rule matches source aws.s3/);
-    assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+    assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered; 1 input line or item not read as an event\n$/);
   });
 
   it('replays an --events file holding a JSON array or an {"Events": [...]} export', { timeout: 60_000 }, async () => {
@@ -187,6 +208,46 @@ describe('npm start', () => {
     assert.match(inventoryLines()[1] ?? '', /tags changed: Name, env/);
   });
 
+  it('Ctrl-C ends a run with exit 130 and the summary of what was delivered so far', { timeout: 60_000 }, async () => {
+    const [first, second] = sampleEvents();
+    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, REDIS_URL: redis.url }, stdio: 'pipe' });
+    track({ close: () => void child.kill('SIGKILL') });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    const exited = once(child, 'exit');
+
+    // stdin stays open: the run is still reading when the signal comes.
+    child.stdin.write(`${JSON.stringify(first)}\n${JSON.stringify(second)}\n`);
+    await waitUntil(() => stdout.split('\n').filter((line) => line.startsWith('inventory <- ')).length === 2);
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    assert.equal(code, 130);
+    assert.match(stdout, /\nSIGINT: stopped; delivered 2\/2 events, 0 dead-lettered\n$/);
+  });
+
+  it('ends quietly with exit 0 when its reader goes away (npm start | head -2)', { timeout: 60_000 }, async () => {
+    const pipeline = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" < /dev/null | head -2`], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    pipeline.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    pipeline.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    const [code] = await once(pipeline, 'exit');
+
+    assert.equal(stdout.split('\n').length, 3, stdout);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+
   it('says how to get Redis when there is neither REDIS_URL nor redis-server', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '', REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
     const { code, stdout, stderr } = await exited;
@@ -208,9 +269,12 @@ describe('npm start', () => {
     const { code, stdout } = await exited;
     assert.equal(code, 1, stdout);
     assert.match(stdout, /delivered 0\/1 events, 1 dead-lettered\n$/);
+    // Where it went, without the user name or password.
+    assert.match(stdout, new RegExp(`^redis: REDIS_URL \\(redis://127\\.0\\.0\\.1:${redis.port}\\)$`, 'm'));
+    assert.doesNotMatch(stdout, /nopublish|pw@/);
   });
 
-  it('poll mode: consumes a real SQS API endpoint, deletes what it published, and exits cleanly on SIGTERM', {
+  it("poll mode: consumes a real SQS API endpoint with the poller's flags (--concurrency too), deletes what it published, and exits cleanly on SIGTERM", {
     timeout: 60_000,
   }, async () => {
     const queue = track(await startLocalQueue({ region: 'us-east-1', maxReceiveCount: 5, visibilityTimeoutSeconds: 5 }));
@@ -221,7 +285,8 @@ describe('npm start', () => {
     // The SDK sends to the queue URL's host, as it does with real SQS: a loopback URL for the local server.
     const local = new URL(queue.queueUrl);
     local.hostname = '127.0.0.1';
-    const { child, exited, output } = run(['--queue-url', local.href, '--region', 'us-east-1', '--wait-time-seconds', '1'], {
+    const args = ['--queue-url', local.href, '--region', 'us-east-1', '--wait-time-seconds', '1', '--concurrency', '3'];
+    const { child, exited, output } = run(args, {
       env: { REDIS_URL: redis.url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
     });
     track({ close: () => void child.kill('SIGKILL') });

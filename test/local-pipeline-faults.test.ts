@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Redis } from 'ioredis';
 import { startPipeline } from '../local/pipeline.ts';
 import type { RoutedEvent } from '../local/router.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
+import { runCli } from './helpers/cli.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
 
+const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
 const GROUPS = ['ec2-instances-events', 'management-events-tags', 'third-group'];
 const PER_GROUP = 800;
 
@@ -103,6 +106,92 @@ describe('the local pipeline under network faults', () => {
     t.diagnostic(
       `${events.length} events in ${GROUPS.length} groups: all delivered, ${duplicates} delivered more than once, ${byOutage} records failed by the outage and retried, 1 poison dead-lettered after ${byPoison} tries`,
     );
+  });
+});
+
+describe('the local pipeline when Redis restarts mid-run', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('never waits for ever: the subscriber comes back, and what was published while it was away is counted as missed', {
+    timeout: 120_000,
+  }, async (t) => {
+    // Prepare: the inventory subscribes through a proxy that stays cut a little longer than Redis is down, as when
+    // the function reconnects before the subscriber does; the function publishes directly.
+    const proxy = track(await startTcpProxy(redis.port));
+    const pipeline = track(
+      await startPipeline({
+        region: 'us-east-1',
+        redisUrl: `redis://127.0.0.1:${proxy.port}`,
+        functionRedisUrl: redis.url,
+        maxReceiveCount: 5,
+        visibilityTimeoutSeconds: 1,
+        functionLogger: captureLogs().logger,
+        functionEnv: { REDIS_CONNECT_TIMEOUT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '300' },
+      }),
+    );
+    const events = eventsInSendOrder();
+
+    // Act: Redis restarts while the events flow; the subscriber's way back opens half a second after Redis is up.
+    await pipeline.send(events);
+    await until(async () => (await pipeline.progress()).delivered >= 100);
+    proxy.setMode('cut');
+    await redis.stop();
+    await sleep(1000);
+    await redis.start();
+    await sleep(500);
+    const deliveredBeforeReturn = (await pipeline.progress()).delivered;
+    proxy.setMode('pass');
+    const roomMade = await pipeline.waitForRoom(0, 30_000);
+    const result = await pipeline.settle(15_000);
+
+    // Assess: every event is accounted for, some were missed, and the subscriber received again after the restart.
+    assert.equal(roomMade, true, 'the backlog drained: missed events are not waited for');
+    assert.equal(result.pending, 0);
+    assert.ok(result.missed > 0, 'events were published while the subscriber was away');
+    assert.ok(result.delivered > deliveredBeforeReturn, 'the subscriber reconnected and received again');
+    assert.equal(result.delivered + result.missed + result.deadLettered, events.length);
+    t.diagnostic(`${result.delivered} delivered, ${result.missed} missed while the subscriber was away`);
+  });
+
+  it('npm start ends by itself after a Redis restart, and its summary says where every event went', {
+    timeout: 120_000,
+  }, async () => {
+    const lines = eventsInSendOrder()
+      .slice(0, 1500)
+      .map((event) => event.body);
+    const run = runCli([MAIN, '--visibility-timeout', '1'], { input: `${lines.join('\n')}\n`, env: { REDIS_URL: redis.url } });
+    track({ close: () => void run.child.kill('SIGKILL') });
+    const inventoryLines = () =>
+      run
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('inventory <- ')).length;
+
+    await until(async () => inventoryLines() >= 300);
+    await redis.stop();
+    await sleep(2000);
+    await redis.start();
+    // For a second after Redis is back, the subscriber's connections are dropped as they come: the function
+    // publishes meanwhile, to nobody, as when it reconnects first.
+    const admin = new Redis(redis.url);
+    track({ close: () => admin.quit().then(() => undefined) });
+    const until1s = Date.now() + 1000;
+    while (Date.now() < until1s) {
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await sleep(10);
+    }
+    const { code, stdout } = await run.exited;
+
+    const summary =
+      /^delivered (\d+)\/(\d+) events, (\d+) dead-lettered(?:, (\d+) published while the subscriber was away)?/m.exec(stdout);
+    assert.ok(summary !== null, stdout.slice(-2000));
+    const [delivered = 0, total, deadLettered = 0, missed = 0] = summary.slice(1).map((count) => Number(count ?? 0));
+    assert.equal(total, lines.length);
+    assert.equal(delivered + deadLettered + missed, total, summary[0]);
+    assert.ok(missed > 0, summary[0]);
+    assert.equal(code, 1);
+    assert.ok(inventoryLines() > 300, 'the subscriber received again after the restart');
   });
 });
 

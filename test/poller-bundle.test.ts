@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { buildPoller } from '../local/build-poller.ts';
 import { freePort } from '../local/free-port.ts';
+import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { hasStackTrace, runCli } from './helpers/cli.ts';
+import { startMetadataListener } from './helpers/metadata-listener.ts';
 import { ACCOUNT, FUNCTION_ACCOUNT } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
@@ -34,7 +35,7 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
   let runDir = '';
-  let fauxqs: FauxqsServer;
+  let fauxqs: LoopbackSqs;
   let sqs: SQSClient;
   const queues: Record<string, string> = {};
 
@@ -45,15 +46,17 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     // The file alone: no node_modules, no package.json, no source map next to it.
     copyFileSync(join(buildDir, 'poller.mjs'), join(runDir, 'poller.mjs'));
     rmSync(buildDir, { recursive: true, force: true });
-    fauxqs = await startFauxqs({ port: 0, logger: false });
+    fauxqs = await startLoopbackSqs('us-east-1');
     // sa-east-1 only for the start-up failures, ap-south-1 only for the stop during a long poll: no poller that ran
     // before may have a long poll pending on them.
     for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1', 'ap-south-1']) {
-      queues[region] = fauxqs.createQueue(`management-events-${region}.fifo`, {
-        region,
-        // Short, so that a record that failed during a Redis outage comes back soon.
-        attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '3' },
-      }).queueUrl;
+      queues[region] = (
+        await fauxqs.createQueue(`management-events-${region}.fifo`, {
+          region,
+          // Short, so that a record that failed during a Redis outage comes back soon.
+          attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '3' },
+        })
+      ).queueUrl;
     }
     sqs = new SQSClient({
       region: 'us-east-1',
@@ -68,8 +71,8 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   });
 
   /** Only what a systemd unit would set: no NODE_PATH, no node_modules anywhere up from the folder. */
-  function poller(args: string[], env: Record<string, string>) {
-    const run = runCli([join(runDir, 'poller.mjs'), ...args], {
+  function poller(args: string[], env: Record<string, string | undefined>, nodeOptions: readonly string[] = []) {
+    const run = runCli([...nodeOptions, join(runDir, 'poller.mjs'), ...args], {
       cwd: runDir,
       replaceEnv: true,
       env: { HOME: runDir, AWS_EC2_METADATA_DISABLED: 'true', ...env },
@@ -209,10 +212,16 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
       () => /^queue http:\/\/sqs\.us-west-2\.\S+ \(region us-west-2\): no such queue/,
     ],
     [
-      'no AWS credentials',
-      failArgs,
+      'no AWS credentials (a queue in AWS)',
+      () => ['--queue-url', 'https://sqs.sa-east-1.amazonaws.com/123456789012/management-events-sa-east-1.fifo'],
       () => ({ REDIS_URL: redis.url }),
-      () => /^queue http:\S+ \(region sa-east-1\): no AWS credentials found/,
+      () => /^queue https:\S+ \(region sa-east-1\): no AWS credentials found/,
+    ],
+    [
+      'the same --queue-url twice',
+      () => [...failArgs(), '--queue-url', queues['sa-east-1'] ?? ''],
+      () => ({ ...credentials, REDIS_URL: redis.url }),
+      () => /^--queue-url http:\S+ is given twice$/m,
     ],
     ['REDIS_URL missing', failArgs, () => ({ ...credentials }), () => /^invalid configuration: REDIS_URL is required/],
     [
@@ -251,6 +260,66 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     });
   }
 
+  it('refuses Node.js 20 in one line, before the AWS SDK prints its warning about it', { timeout: 30_000 }, async () => {
+    // The version Node reports, as a Node 20 would: what both the poller's check and the SDK's warning read.
+    const node20 = `data:text/javascript,${encodeURIComponent(
+      "Object.defineProperty(process,'version',{value:'v20.20.2'});Object.defineProperty(process.versions,'node',{value:'20.20.2'});",
+    )}`;
+    const { code, stdout, stderr } = await poller(queueArgs(), { ...credentials, REDIS_URL: redis.url }, ['--import', node20])
+      .exited;
+
+    assert.equal(code, 2, stdout + stderr);
+    assert.equal(stderr, 'the poller needs Node.js 22 or later; this is Node.js v20.20.2\n');
+  });
+
+  it("takes a queue URL with an IP address for a host without repeating the SDK's endpoint warning", {
+    timeout: 60_000,
+  }, async () => {
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const byAddress = new URL(queues['us-east-1'] ?? '');
+    byAddress.host = new URL(fauxqs.address).host;
+    const body = stateChange('by-address', ACCOUNT, 'us-east-1');
+    await send('us-east-1', [body]);
+
+    const args = ['--queue-url', byAddress.href, '--region', 'us-east-1', '--wait-time-seconds', '1'];
+    const run = poller(args, { ...credentials, REDIS_URL: redis.url });
+    await subscriber.waitFor(1, 30_000);
+    await waitEmpty('us-east-1');
+    // A few more receives: the warning came with every call.
+    await sleep(2500);
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.exited;
+
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      [body],
+    );
+    assert.doesNotMatch(stderr, /differs from SQSClient resolved endpoint/);
+  });
+
+  it('asks no instance metadata service with an emulator on this machine, and needs no credentials for it', {
+    timeout: 60_000,
+  }, async () => {
+    const metadata = track(await startMetadataListener());
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const body = stateChange('no-credentials', ACCOUNT, 'us-east-1');
+    await send('us-east-1', [body]);
+
+    const run = poller(queueArgs(), {
+      REDIS_URL: redis.url,
+      AWS_EC2_METADATA_DISABLED: undefined,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: metadata.url,
+    });
+    await subscriber.waitFor(1, 30_000);
+    await waitEmpty('us-east-1');
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.exited;
+
+    assert.equal(code, 0, stderr);
+    assert.equal(metadata.requests, 0);
+  });
+
   it('stops on a closed Redis port with one line naming the address, not the password', { timeout: 30_000 }, async () => {
     const port = await freePort();
     const { code, stderr } = await poller(queueArgs(), { ...credentials, REDIS_URL: `redis://u:topsecret@127.0.0.1:${port}` })
@@ -270,5 +339,32 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   async function drain() {
     const { PurgeQueueCommand } = await import('@aws-sdk/client-sqs');
     await sqs.send(new PurgeQueueCommand({ QueueUrl: queues['sa-east-1'] }));
+  }
+});
+
+describe('npm run build:poller where it cannot write', () => {
+  const BUILD = new URL('../local/build-poller.ts', import.meta.url).pathname;
+  const track = closeAfterEach();
+
+  for (const [what, place] of [
+    ['a file stands where its folder would be (mkdir fails)', (dir: string) => join(dir, 'a-file', 'poller.mjs')],
+    ['the output is a folder (esbuild fails to write)', (dir: string) => join(dir, 'a-folder')],
+  ] as const) {
+    it(`says so in one line and exits 1, without esbuild's stack trace: ${what}`, { timeout: 60_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'poller-out-'));
+      track({ close: () => rmSync(dir, { recursive: true, force: true }) });
+      writeFileSync(join(dir, 'a-file'), '');
+      mkdirSync(join(dir, 'a-folder'));
+      const outfile = place(dir);
+
+      const { code, stdout, stderr } = await runCli([BUILD, '--outfile', outfile]).exited;
+
+      assert.equal(code, 1, stdout + stderr);
+      assert.match(
+        stderr,
+        new RegExp(`^cannot write ${outfile}: .+ \\(a read-only checkout\\? --outfile PATH writes elsewhere\\)\\n$`),
+      );
+      assert.ok(!hasStackTrace(stderr), stderr);
+    });
   }
 });

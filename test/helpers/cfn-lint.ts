@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export const CFN_LINT_MISSING =
+  "cfn-lint not found on PATH: install AWS's CloudFormation linter (pip install cfn-lint), which the infra tests run on every template";
+
 export interface CfnLintMatch {
   readonly Level: string;
   readonly Message: string;
@@ -24,6 +27,12 @@ export function cfnLintErrors(templates: readonly Record<string, unknown>[], reg
     const result = spawnSync('cfn-lint', ['--format', 'json', '--regions', ...regions, '--', ...files], {
       encoding: 'utf8',
     });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      // What to install, as the whole failure: the stack of this helper says nothing more.
+      const missing = new Error(CFN_LINT_MISSING);
+      missing.stack = CFN_LINT_MISSING;
+      throw missing;
+    }
     if (result.error !== undefined) throw result.error;
     if (result.stdout.trim() === '') {
       if (result.status !== 0) throw new Error(`cfn-lint failed: ${result.stderr}`);

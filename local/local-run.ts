@@ -1,0 +1,200 @@
+import type { Readable } from 'node:stream';
+import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
+import { CliError, oneLine } from './cli.ts';
+import { bodyKey } from './delivery-tally.ts';
+import { readEvents } from './event-stream.ts';
+import { describeForInventory } from './inventory-subscriber.ts';
+import { askNoMetadataService } from './local-credentials.ts';
+import { createOrderedSender } from './ordered-sender.ts';
+import { type Pipeline, startPipeline } from './pipeline.ts';
+import { functionLogger } from './poller-cli.ts';
+import { checkRedis, checkSettings, redisAddress } from './preflight.ts';
+import { type RedisServer, startRedisServer } from './redis-server.ts';
+import { type RoutedEvent, routeEvent } from './router.ts';
+import { exitCode, type RunCounts, summaryLine } from './run-summary.ts';
+import { describeStreams } from './stream-catch-up.ts';
+import { createOutput } from './terminal.ts';
+
+export interface Input {
+  readonly source: string;
+  open(): Readable;
+}
+
+export interface LocalRun {
+  readonly input: Input;
+  /** The local queue's region (its name and URL carry it, as deployed). */
+  readonly region: string;
+  readonly follow: boolean;
+  readonly verbose: boolean;
+  readonly maxReceiveCount: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly concurrency: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** At most this many events wait in the local queue: a large input is read as fast as it is delivered. */
+const QUEUE_BACKLOG_LIMIT = 500;
+
+/** `npm start`: the input through the local pipeline; returns the exit code (130 or 143 when stopped by a signal). */
+export async function runLocal(run: LocalRun): Promise<number> {
+  // A local run: the secret of REDIS_AUTH_SECRET_ARN is read with credentials from the environment or ~/.aws only.
+  askNoMetadataService();
+  const output = createOutput();
+  const say = output.say;
+  const givenUrl = run.env.REDIS_URL?.trim() ?? '';
+  // Every setting is checked before anything starts or any input is read (the URL itself once there is one).
+  checkSettings({ ...run.env, REDIS_URL: givenUrl === '' ? 'redis://127.0.0.1:6379' : givenUrl });
+  let redisServer: RedisServer | undefined;
+  let redisUrl = givenUrl;
+  if (redisUrl === '') {
+    try {
+      redisServer = await startRedisServer();
+    } catch (error) {
+      throw new CliError(`${(error as Error).message}\n(or point REDIS_URL at a Redis you have)`, 2);
+    }
+    redisUrl = redisServer.url;
+    say(`redis: a throwaway redis-server on port ${redisServer.port}`);
+  } else {
+    await checkRedis(checkSettings({ ...run.env, REDIS_URL: redisUrl }));
+    say(`redis: REDIS_URL (${redisAddress(redisUrl)})`);
+  }
+
+  let pipeline: Pipeline;
+  try {
+    pipeline = await startPipeline({
+      region: run.region,
+      redisUrl,
+      maxReceiveCount: run.maxReceiveCount,
+      visibilityTimeoutSeconds: run.visibilityTimeoutSeconds,
+      concurrency: run.concurrency,
+      functionLogger: functionLogger(run.verbose, (line) => process.stderr.write(line)),
+      functionEnv: run.env,
+      onMessage: (message) => say(`inventory <- ${describeForInventory(message)}`),
+    });
+  } catch (error) {
+    await redisServer?.stop();
+    throw error;
+  }
+  say(
+    `queue: ${pipeline.queue.queueUrl} (local, maxReceiveCount ${run.maxReceiveCount}, visibility ${run.visibilityTimeoutSeconds} s)`,
+  );
+
+  const input = run.input.open();
+  const replay = createReplay(run, pipeline, redisUrl, say);
+  const stopped = new Promise<{ readonly signal?: NodeJS.Signals; readonly code: number }>((resolve) => {
+    process.once('SIGINT', () => resolve({ signal: 'SIGINT', code: 130 }));
+    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM', code: 143 }));
+    // `npm start | head -2`: the reader has what it wanted; end quietly.
+    void output.closed.then(() => resolve({ code: 0 }));
+  });
+  const finished = replay.run(input).then((code) => ({ signal: undefined, code }));
+  // After a stop, whatever the replay was waiting on is closed under it: its end is of no interest any more.
+  finished.catch(() => undefined);
+  try {
+    const outcome = await Promise.race([finished, stopped]);
+    if (outcome.signal !== undefined) {
+      input.destroy();
+      say(`${outcome.signal}: stopped; ${summaryLine(await replay.counts())}`);
+    }
+    return outcome.code;
+  } finally {
+    await pipeline.close();
+    await redisServer?.stop();
+  }
+}
+
+/** Reading, routing and sending the input, then waiting for what was sent, with the counts of the summary. */
+function createReplay(run: LocalRun, pipeline: Pipeline, redisUrl: string, say: (line: string) => void) {
+  // Idle long enough for a failing event to use up its receives and be dead-lettered.
+  const idleMs = (run.maxReceiveCount + 1) * run.visibilityTimeoutSeconds * 1000 + 5000;
+  const limit = pipeline.queue.maxMessageBytes;
+  const tally = { tooLarge: 0, unreadable: 0, repeats: 0 };
+  const bodies = new Set<string>();
+  const bodyOfId = new Map<string, string>();
+  const regionsNoted = new Set<string>();
+  let stalled = false;
+
+  const sender = createOrderedSender(
+    async (events: readonly RoutedEvent[]) => {
+      if (!(await pipeline.waitForRoom(QUEUE_BACKLOG_LIMIT, idleMs)) && !stalled) {
+        stalled = true;
+        say(`no progress for ${Math.round(idleMs / 1000)} s with events in the queue (is Redis up?): reading on`);
+      }
+      return pipeline.send(events);
+    },
+    ({ event, reason }) => say(`not sent ${event.id}: ${reason}`),
+  );
+  const counts = async (): Promise<RunCounts> => ({ progress: await pipeline.progress(), unsent: sender.unsent(), ...tally });
+
+  /** Notes what a reader of the summary would otherwise not know; returns the event to send, if any. */
+  const admit = (where: string, event: Record<string, unknown>, body: string): RoutedEvent | undefined => {
+    const routed = routeEvent(event, body);
+    if (!('rule' in routed)) {
+      say(`skipped ${routed.id}: ${routed.reason}`);
+      return undefined;
+    }
+    const size = Buffer.byteLength(body);
+    if (size > limit) {
+      tally.tooLarge += 1;
+      say(`skipped ${where} (${routed.id}): ${size} bytes, more than the ${limit} an SQS message holds`);
+      return undefined;
+    }
+    if (typeof event.region === 'string' && event.region !== run.region && !regionsNoted.has(event.region)) {
+      regionsNoted.add(event.region);
+      say(
+        `note: events of ${event.region} go through ${run.region}'s local queue here; deployed, only ${event.region}'s stack sees them (--region ${event.region})`,
+      );
+    }
+    const key = bodyKey(body);
+    if (bodies.has(key)) {
+      tally.repeats += 1;
+      say(`note ${where}: the same body as an earlier event: the queue's content-based deduplication drops it`);
+    } else {
+      bodies.add(key);
+      const earlier = typeof event.id === 'string' ? bodyOfId.get(event.id) : undefined;
+      if (earlier !== undefined && earlier !== key) {
+        say(`note ${where}: id ${routed.id} was used by another event; consumers that dedupe by id would keep only one`);
+      } else if (typeof event.id === 'string') {
+        bodyOfId.set(event.id, key);
+      }
+    }
+    return routed;
+  };
+
+  return {
+    counts,
+    async run(input: Readable): Promise<number> {
+      say(
+        run.follow
+          ? 'following stdin: one EventBridge event (JSON) per line; Ctrl-C to stop'
+          : `reading events from ${run.input.source}`,
+      );
+      for await (const item of readEvents(input, { linesOnly: run.follow, region: run.region })) {
+        if (item.kind === 'rejected') {
+          tally.unreadable += 1;
+          say(`skipped ${item.where}: ${item.reason}`);
+          continue;
+        }
+        let routed: RoutedEvent | undefined;
+        try {
+          routed = admit(item.where, item.event, item.body);
+        } catch (error) {
+          // One event that breaks the router must not end the run: it is reported, and the rest goes on.
+          tally.unreadable += 1;
+          say(`skipped ${item.where}: ${oneLine(error)}`);
+        }
+        if (routed !== undefined) await sender.add(routed);
+      }
+      await sender.flush();
+      if (run.follow) await new Promise(() => undefined);
+      await pipeline.settle(idleMs);
+      // The durable mirror (STREAM_RETENTION_HOURS): what a subscriber that missed all of it reads to catch up.
+      if ((run.env.STREAM_RETENTION_HOURS ?? '').trim() !== '') {
+        for (const line of await describeStreams(redisUrl, run.env.TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX)) say(line);
+      }
+      const final = await counts();
+      say(summaryLine(final));
+      return exitCode(final);
+    },
+  };
+}

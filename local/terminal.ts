@@ -1,0 +1,36 @@
+// C0 and C1 controls, and the characters that reorder or break a line on screen (bidi controls, line separators).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters it must find.
+const UNPRINTABLE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/** Text that came from the input, safe to print: a control character shows as an escape, never acts on the terminal. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+export interface Output {
+  /** One line, made printable. */
+  say(line: string): void;
+  /** Resolves when the reader went away (`npm start | head -2`): there is nobody left to tell anything. */
+  readonly closed: Promise<void>;
+}
+
+/** Lines to stdout; a closed pipe ends the output quietly instead of an EPIPE error. */
+export function createOutput(stream: NodeJS.WriteStream = process.stdout): Output {
+  let isClosed = false;
+  const closed = new Promise<void>((resolve) => {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      isClosed = true;
+      resolve();
+    });
+  });
+  return {
+    say(line) {
+      if (!isClosed) stream.write(`${printable(line)}\n`);
+    },
+    closed,
+  };
+}
