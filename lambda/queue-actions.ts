@@ -40,7 +40,8 @@ export type QueueActionsFor = (record: SQSRecord) => QueueActions | undefined;
 export interface SqsQueueActionsOptions {
   readonly sqs: () => Promise<Pick<SQSClient, 'send'>>;
   readonly queueUrl: string;
-  readonly deadLetterQueueUrl: string;
+  /** None when the queue has no RedrivePolicy: a poison record then stays failed, and is retried. */
+  readonly deadLetterQueueUrl: string | undefined;
   /** The local emulator cannot carry every character SQS accepts: it encodes such bodies (local/emulator-body.ts). */
   readonly encodeBody?: (body: string) => { body: string; attributes: Record<string, string> };
 }
@@ -49,11 +50,17 @@ export interface SqsQueueActionsOptions {
 const MAX_BATCH_ENTRIES = 10;
 
 export function sqsQueueActions(options: SqsQueueActionsOptions): QueueActions {
-  const fifo = options.deadLetterQueueUrl.endsWith('.fifo');
+  const deadLetterQueueUrl = options.deadLetterQueueUrl;
+  const fifo = deadLetterQueueUrl?.endsWith('.fifo') === true;
   return {
-    deadLetterQueue: options.deadLetterQueueUrl.split('/').at(-1) ?? options.deadLetterQueueUrl,
+    deadLetterQueue: deadLetterQueueUrl?.split('/').at(-1) ?? '(none)',
     async park(requests, budgetMs) {
       const refused = new Map<string, Error>();
+      if (deadLetterQueueUrl === undefined) {
+        const none = new Error('the queue has no dead-letter queue (RedrivePolicy) to park it in');
+        for (const { record } of requests) refused.set(record.messageId, none);
+        return refused;
+      }
       const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
       const sqs = await options.sqs();
       for (let start = 0; start < requests.length; start += MAX_BATCH_ENTRIES) {
@@ -61,7 +68,7 @@ export function sqsQueueActions(options: SqsQueueActionsOptions): QueueActions {
         try {
           const output = await sqs.send(
             new SendMessageBatchCommand({
-              QueueUrl: options.deadLetterQueueUrl,
+              QueueUrl: deadLetterQueueUrl,
               Entries: chunk.map(({ record, group, reason }, index) => {
                 const encoded = options.encodeBody?.(record.body) ?? { body: record.body, attributes: {} };
                 const attributes: Record<string, string> = {
@@ -150,6 +157,21 @@ export function queueActionsFromEnvironment(env: Readonly<Record<string, string 
     }
     return found;
   };
+}
+
+/**
+ * A queue's dead-letter queue from its RedrivePolicy: SQS keeps both in one account and region, so the URL is the
+ * queue's with the dead-letter queue's name (whatever host the queue's URL has: AWS's or an emulator's).
+ */
+export function deadLetterQueueUrlOf(queueUrl: string, redrivePolicy: string | undefined): string | undefined {
+  if (redrivePolicy === undefined) return undefined;
+  try {
+    const target = (JSON.parse(redrivePolicy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn;
+    const name = typeof target === 'string' ? target.split(':').at(-1) : undefined;
+    return name === undefined || name === '' ? undefined : queueUrl.replace(/[^/]+$/, name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `arn:aws:sqs:us-east-1:123456789012:name.fifo` -> `https://sqs.us-east-1.amazonaws.com/123456789012/name.fifo`. */

@@ -24,7 +24,7 @@ export interface LocalQueueOptions {
    * How a receive hands out a message group. `sqs`: up to 10 messages of a group, in order, as SQS does (our
    * emulator, local/sqs-fifo/); records behind a failing one are then received, and counted, with it.
    * `one-per-group`: one message per group per receive (fauxqs).
-   * @default 'one-per-group'
+   * @default 'sqs'
    */
   readonly groupBatching?: 'sqs' | 'one-per-group';
 }
@@ -46,7 +46,7 @@ interface Emulator {
  */
 export async function startLocalQueue(options: LocalQueueOptions): Promise<LocalQueue> {
   const region = options.region;
-  const emulator = options.groupBatching === 'sqs' ? await startSqsFifo(region) : await startFauxqs(region);
+  const emulator = options.groupBatching === 'one-per-group' ? await startFauxqs(region) : await startSqsFifo(region);
   try {
     const dlq = await emulator.createQueue(deadLetterQueueName(region), {
       FifoQueue: 'true',

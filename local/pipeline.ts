@@ -3,7 +3,9 @@ import type { SQSEvent } from 'aws-lambda';
 import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { createHandler, type SyncHandler } from '../lambda/handler.ts';
 import type { Logger } from '../lambda/log.ts';
+import { sqsQueueActions } from '../lambda/queue-actions.ts';
 import { createDeliveryTally, type Progress } from './delivery-tally.ts';
+import { encodeForEmulator } from './emulator-body.ts';
 import { type InventoryMessage, type InventorySubscriber, startInventorySubscriber } from './inventory-subscriber.ts';
 import { type LocalQueue, type LocalQueueOptions, startLocalQueue } from './local-queue.ts';
 import { type Poller, startPoller } from './poller.ts';
@@ -75,9 +77,35 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       deliveries.set(id, seen + 1);
       options.onMessage?.(message);
     });
+    const local = queue;
+    // As deployed: poison records parked in the dead-letter queue, failed ones back after growing delays.
+    const queueActions = sqsQueueActions({
+      sqs: async () => local.sqs,
+      queueUrl: local.queueUrl,
+      deadLetterQueueUrl: local.deadLetterQueueUrl,
+      encodeBody: (body) => {
+        const { MessageBody, MessageAttributes = {} } = encodeForEmulator(body);
+        return {
+          body: MessageBody,
+          attributes: Object.fromEntries(
+            Object.entries(MessageAttributes).map(([name, value]) => [name, value.StringValue ?? '']),
+          ),
+        };
+      },
+    });
+    // Locally a failed record is back within the visibility timeout chosen for the run, not minutes later.
+    const capped = {
+      ...queueActions,
+      delay: (requests: Parameters<typeof queueActions.delay>[0], budgetMs: number) =>
+        queueActions.delay(
+          requests.map((request) => ({ ...request, seconds: Math.min(request.seconds, options.visibilityTimeoutSeconds) })),
+          budgetMs,
+        ),
+    };
     const syncHandler = createHandler({
       env: { ...options.functionEnv, REDIS_URL: options.functionRedisUrl ?? options.redisUrl },
       logger: options.functionLogger,
+      queueActions: () => capped,
     });
     handler = syncHandler;
     poller = startPoller({

@@ -3,11 +3,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Environment } from '../lambda/config.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { createJsonLogger, type Logger } from '../lambda/log.ts';
+import { type QueueActions, sqsQueueActions } from '../lambda/queue-actions.ts';
 import { CliError, usageError } from './cli.ts';
 import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './local-credentials.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { checkQueue, checkRedis, checkSettings } from './preflight.ts';
-import { regionOfQueueUrl } from './sqs-records.ts';
+import { queueArnFromUrl, regionOfQueueUrl } from './sqs-records.ts';
 
 export const POLLER_USAGE = `Usage: node poller.mjs --queue-url URL [--queue-url URL ...] [options]
 
@@ -165,18 +166,33 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
     }
     return client;
   };
+  // Per queue (by the ARN its records carry): where poison records are parked and failed ones delayed.
+  const actions = new Map<string, QueueActions>();
+  // Said once every check passed: a failing start is one line.
+  const warnings: string[] = [];
   try {
     for (const target of targets) {
-      const { fifo } = await checkQueue(clientFor(target), target.url, target.region);
-      if (!fifo) say(`warning: ${target.url} is not a FIFO queue; order within a group is not kept`);
+      const { fifo, deadLetterQueueUrl } = await checkQueue(clientFor(target), target.url, target.region);
+      if (!fifo) warnings.push(`warning: ${target.url} is not a FIFO queue; order within a group is not kept`);
+      if (deadLetterQueueUrl === undefined) {
+        warnings.push(
+          `warning: ${target.url} has no dead-letter queue: a record that can never be published is retried until removed`,
+        );
+      }
+      const sqs = clientFor(target);
+      actions.set(
+        queueArnFromUrl(target.url, target.region).arn,
+        sqsQueueActions({ sqs: async () => sqs, queueUrl: target.url, deadLetterQueueUrl }),
+      );
     }
   } catch (error) {
     for (const client of clients.values()) client.destroy();
     throw error;
   }
 
+  for (const warning of warnings) say(warning);
   const logger = functionLogger(options.verbose ?? false);
-  const handler = createHandler({ env: options.env, logger });
+  const handler = createHandler({ env: options.env, logger, queueActions: (record) => actions.get(record.eventSourceARN) });
   const pollers: Poller[] = targets.map((target) =>
     startPoller({
       sqs: clientFor(target),

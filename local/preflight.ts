@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
 import { type Environment, loadConfig, type SyncConfig } from '../lambda/config.ts';
 import { ConfigError, describeError } from '../lambda/errors.ts';
+import { deadLetterQueueUrlOf } from '../lambda/queue-actions.ts';
 import { parseRedisSecret } from '../lambda/secret.ts';
 import { CliError, redactUrls } from './cli.ts';
 
@@ -102,10 +103,15 @@ async function readSecret(secretArn: string, timeoutMs: number): Promise<{ usern
 export async function checkQueue(sqs: SQSClient, queueUrl: string, region: string, timeoutMs = PREFLIGHT_TIMEOUT_MS) {
   try {
     const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'FifoQueue'] }),
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'FifoQueue', 'RedrivePolicy'] }),
       { abortSignal: AbortSignal.timeout(timeoutMs) },
     );
-    return { arn: Attributes.QueueArn, fifo: Attributes.FifoQueue === 'true' };
+    return {
+      arn: Attributes.QueueArn,
+      fifo: Attributes.FifoQueue === 'true',
+      // Where the function parks a record that can never be published.
+      deadLetterQueueUrl: deadLetterQueueUrlOf(queueUrl, Attributes.RedrivePolicy),
+    };
   } catch (error) {
     throw new CliError(`queue ${queueUrl} (region ${region}): ${explainAwsError(error)}`, 2);
   }

@@ -144,6 +144,53 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     );
   });
 
+  it('parks a record that can never be published in the dead-letter queue, and the rest of its group flows at once', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: a queue with a dead-letter queue (RedrivePolicy), a poison body between two events of one group.
+    const dlq = await fauxqs.createQueue('management-events-ca-central-1-dlq.fifo', {
+      region: 'ca-central-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    });
+    const queue = await fauxqs.createQueue('management-events-ca-central-1.fifo', {
+      region: 'ca-central-1',
+      attributes: {
+        FifoQueue: 'true',
+        ContentBasedDeduplication: 'true',
+        VisibilityTimeout: '30',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 1000 }),
+      },
+    });
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    const bodies = [stateChange('p1', ACCOUNT, 'ca-central-1'), 'not json at all', stateChange('p2', ACCOUNT, 'ca-central-1')];
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.queueUrl,
+        Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body, MessageGroupId: 'ec2-instances-events' })),
+      }),
+    );
+
+    // Act
+    const run = poller(['--endpoint-url', fauxqs.address, '--wait-time-seconds', '1', '--queue-url', queue.queueUrl], {
+      ...credentials,
+      REDIS_URL: redis.url,
+    });
+    await subscriber.waitFor(2, 30_000);
+    run.child.kill('SIGTERM');
+    await run.exited;
+
+    // Assess: both events arrived in order (the second long before the 30 s visibility timeout), the poison waits in
+    // the dead-letter queue.
+    assert.deepEqual(
+      subscriber.received.map((item) => item.message),
+      [bodies[0], bodies[2]],
+    );
+    assert.deepEqual(
+      (await fauxqs.messages('management-events-ca-central-1-dlq.fifo')).map((message) => message.body),
+      ['not json at all'],
+    );
+  });
+
   it('keeps retrying when Redis goes away after the start, and delivers once it is back', { timeout: 60_000 }, async () => {
     const run = poller(queueArgs(), { ...credentials, REDIS_URL: redis.url });
     const started = Date.now();
