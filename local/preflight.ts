@@ -1,8 +1,9 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { type Environment, loadConfig, type SyncConfig } from '../lambda/config.ts';
 import { ConfigError, describeError } from '../lambda/errors.ts';
 import { deadLetterQueueUrlOf } from '../lambda/queue-actions.ts';
+import { SCRIPT_KEY, scriptFor } from '../lambda/redis-script.ts';
 import { parseRedisSecret } from '../lambda/secret.ts';
 import { CliError, redactUrls } from './cli.ts';
 
@@ -26,25 +27,45 @@ export function redisAddress(redisUrl: string): string {
 }
 
 /**
- * One short connection and a PING: a closed port, a wrong password or a host that does not answer stops the start
- * with one line that names the address, never the password. With REDIS_AUTH_SECRET_ARN the password comes from the
- * secret, as the function reads it.
+ * One short connection and the function's own script with nothing to publish: exactly what the function needs
+ * (`+eval` on its key), so the least ACL user of docs/redis.md passes, where a PING or ioredis' INFO would not. A
+ * closed port, a wrong password, a host that does not answer, or a REDIS_CLUSTER that does not match Redis stops the
+ * start with one line that names the address, never the password. With REDIS_AUTH_SECRET_ARN the password comes from
+ * the secret, as the function reads it.
  */
 export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<void> {
   const address = redisAddress(config.redisUrl);
   const credentials = config.redisAuthSecretArn === undefined ? {} : await readSecret(config.redisAuthSecretArn, timeoutMs);
   let lastError: unknown;
-  const client = new Redis(config.redisUrl, {
+  const url = new URL(config.redisUrl);
+  const options = {
     ...credentials,
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
+    enableReadyCheck: false,
     retryStrategy: () => null,
     // Its default (2 s, a timer that holds the process) would delay the one-line exit of a failed check.
     disconnectTimeout: 200,
-  });
+  };
+  const asCluster = config.cluster === 'on';
+  const client: Redis | Cluster = asCluster
+    ? new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => null,
+        slotsRefreshTimeout: timeoutMs,
+        dnsLookup: (hostname, callback) => callback(null, hostname),
+        redisOptions: {
+          ...options,
+          ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+          ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+          ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
+        },
+      })
+    : new Redis(config.redisUrl, options);
   client.on('error', (error: unknown) => {
     lastError = error;
   });
@@ -53,13 +74,41 @@ export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEO
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs + 500);
   });
   try {
-    await Promise.race([client.connect().then(() => client.ping()), deadline]);
+    await Promise.race([client.connect().then(() => probe(client)), deadline]);
   } catch (error) {
+    const clusterProblem = mismatchedCluster(config.cluster, error, lastError);
+    if (clusterProblem !== undefined) throw new CliError(`Redis at ${address}: ${clusterProblem}`, 2);
+    if (config.cluster === 'auto' && /^MOVED\b/.test(describeError(error).message)) return;
     throw new CliError(`Redis at ${address}: ${explainRedisError(lastError ?? error, error)}`, 2);
   } finally {
     clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/** The function's script with no group: it runs, publishes nothing; Redis 6.2 gets it without the shebang. */
+async function probe(client: Redis | Cluster): Promise<void> {
+  const args = [1, SCRIPT_KEY, '0', '0', String(Date.now())] as const;
+  try {
+    await client.eval(scriptFor(false, false), ...args);
+  } catch (error) {
+    if (!/Error compiling script/i.test(describeError(error).message)) throw error;
+    await client.eval(scriptFor(true, false), ...args);
+  }
+}
+
+/** REDIS_CLUSTER says one thing, Redis another: the function would fail every record. */
+function mismatchedCluster(mode: SyncConfig['cluster'], error: unknown, cause: unknown): string | undefined {
+  // ioredis' ClusterAllFailedError keeps the node's own answer apart.
+  const nodeErrors = [error, cause].map((item) => (item as { lastNodeError?: unknown } | undefined)?.lastNodeError);
+  const text = [error, cause, ...nodeErrors].map((item) => (item === undefined ? '' : describeError(item).message)).join(' ');
+  if (mode === 'on' && /cluster support disabled/i.test(text)) {
+    return 'REDIS_CLUSTER=true, but this Redis is not a cluster (cluster support disabled): set REDIS_CLUSTER=false or auto';
+  }
+  if (mode === 'off' && /^MOVED\b/.test(describeError(error).message)) {
+    return 'REDIS_CLUSTER=false, but this Redis is a cluster (it answered MOVED): set REDIS_CLUSTER=true or auto';
+  }
+  return undefined;
 }
 
 function explainRedisError(cause: unknown, error: unknown): string {
