@@ -299,14 +299,20 @@ async function describeType(
   return observations;
 }
 
-/** Per id, the entries that created it less than the grace ago. */
+/**
+ * Per id, the entries that created it less than the grace ago; not an id that another event of the batch names
+ * without creating it (a deletion right after the create: the latest word on it is not a create).
+ */
 function youngCreates(entries: readonly Entry[], graceMs: number, now: Date): Map<string, Entry[]> {
   const creators = new Map<string, Entry[]>();
+  const namedOtherwise = new Set<string>();
   for (const entry of entries) {
+    for (const asset of entry.refs.assets) if (!entry.refs.creates.includes(asset.id)) namedOtherwise.add(asset.id);
     const time = Date.parse(entry.refs.time ?? '');
     if (Number.isNaN(time) || now.getTime() - time >= graceMs) continue;
     for (const id of entry.refs.creates) creators.set(id, [...(creators.get(id) ?? []), entry]);
   }
+  for (const id of namedOtherwise) creators.delete(id);
   return creators;
 }
 

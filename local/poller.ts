@@ -26,6 +26,11 @@ export interface PollerOptions {
    * invisible for the visibility timeout. The poller as a service does this; the local pipeline aborts (1 s polls).
    */
   readonly finishLongPollOnStop?: boolean;
+  /**
+   * Lambda's batching window (standard queues): receives until `size` records or `windowMs` after the first one,
+   * then invokes once. Without it, one receive (at most 10) is one invocation, as for a FIFO queue.
+   */
+  readonly batching?: { readonly windowMs: number; readonly size: number };
   /** The local queue only: bodies the emulator could not carry were encoded by `encodeForEmulator`. */
   readonly decodeEmulatorBodies?: boolean;
 }
@@ -47,19 +52,32 @@ export function startPoller(options: PollerOptions): Poller {
   const abort = new AbortController();
   let running = true;
 
+  const receive = async (waitTimeSeconds: number, max = 10) =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: max,
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
+      )
+    ).Messages ?? [];
+
   const pollOnce = async (loop: number): Promise<void> => {
-    const received = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: options.waitTimeSeconds ?? 20,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: abort.signal },
-    );
-    const messages = received.Messages ?? [];
+    const messages = await receive(options.waitTimeSeconds ?? 20, Math.min(10, options.batching?.size ?? 10));
     if (messages.length === 0) return;
+    if (options.batching !== undefined) {
+      const { windowMs, size } = options.batching;
+      const until = Date.now() + windowMs;
+      while (messages.length < size && Date.now() < until && running) {
+        const more = await receive(0, Math.min(10, size - messages.length));
+        if (more.length === 0) await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(50, until - Date.now()))));
+        messages.push(...more);
+      }
+    }
     const decode = options.decodeEmulatorBodies === true ? decodeFromEmulator : (message: (typeof messages)[number]) => message;
     const records = messages.map((message) => toLambdaRecord(decode(message), queueArn, region));
     const response = await handler(
@@ -69,15 +87,20 @@ export function startPoller(options: PollerOptions): Poller {
     const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
     const done = records.filter((record) => !failed.has(record.messageId));
     if (done.length === 0) return;
-    // Not aborted on stop: a batch that was published must be deleted, or it is published again.
-    const deleted = await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-      }),
-    );
-    for (const failure of deleted.Failed ?? []) {
-      logger.warn('delete failed: the message will be delivered again', { code: failure.Code, reason: failure.Message });
+    // Not aborted on stop: a batch that was published must be deleted, or it is published again. SQS deletes at
+    // most 10 per call (a batching window gathers more).
+    for (let start = 0; start < done.length; start += 10) {
+      const deleted = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done
+            .slice(start, start + 10)
+            .map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      );
+      for (const failure of deleted.Failed ?? []) {
+        logger.warn('delete failed: the message will be delivered again', { code: failure.Code, reason: failure.Message });
+      }
     }
   };
 

@@ -272,6 +272,24 @@ describe('the describer, describing what changed', () => {
       );
     });
 
+    it('reports a just-created asset gone at once when the batch also holds its deletion', async () => {
+      // Prepare: a VPC created and deleted seconds ago; both events come in one batch.
+      const rig = closeLater(await startDescriberRig());
+      const vpcId = 'vpc-0aaaaaaaaaaaaaaa1';
+      const created = apiCall('CreateVpc', {
+        requestParameters: { cidrBlock: '10.9.0.0/16' },
+        responseElements: { vpc: { vpcId, state: 'pending', cidrBlock: '10.9.0.0/16' } },
+      });
+      const deleted = apiCall('DeleteVpc', { requestParameters: { vpcId }, responseElements: { _return: true } });
+
+      // Act
+      const { failed, states } = await rig.invoke([created, deleted]);
+
+      // Assess: not held for the grace: the latest word on it is its deletion.
+      assert.deepEqual(failed, []);
+      assert.deepEqual(described(states, 'vpc').notFound, [vpcId]);
+    });
+
     it('reports a created asset EC2 does not know once its event is older than the grace', async () => {
       // Prepare: the launch happened two minutes ago (grace: 60 s), the instance is gone from EC2.
       const rig = closeLater(await startDescriberRig());
