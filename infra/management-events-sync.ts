@@ -12,11 +12,13 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { Inventory } from './inventory.ts';
+import { memberInventoryRule } from './inventory-rule.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
-import { allowRulesByNamePrefix, fifoQueueTarget } from './rule-targets.ts';
+import { allowRulesByNamePrefix, fifoQueueTarget, type TargetDelivery } from './rule-targets.ts';
 import { deadLetterQueueName, queueName, type RuleDefinition, selectRules } from './rules.ts';
 import { addSyncFunction } from './sync-function.ts';
 import {
@@ -27,6 +29,9 @@ import {
   syncPropsWarnings,
   withSyncDefaults,
 } from './sync-props.ts';
+
+/** Every rule of the setup has a name that starts so (the per-account grants rely on it). */
+const RULE_NAME_PREFIX = 'management-events-';
 
 /**
  * One region's whole setup, in the stack you place it in (one per region and account: the queue and rules keep the
@@ -56,6 +61,10 @@ export class ManagementEventsSync extends Construct {
   readonly reconcile?: Reconcile;
   /** The archive of the rules' events, with `archiveRetentionDays`. */
   readonly archive?: RulesArchive;
+  /** The describe queue and the describer, with `inventory`. */
+  readonly inventory?: Inventory;
+  /** With `inventory` and `organizationId`: the rule that brings members' descriptions and snapshots to the queue. */
+  readonly memberInventoryRule?: events.Rule;
   /** Where the alarms go: `alarmTopic`, or the topic created for `alarmEmail`. */
   readonly alarmTopic?: sns.ITopic;
   /** The settings in force: the props with every default filled in. */
@@ -111,7 +120,14 @@ export class ManagementEventsSync extends Construct {
     for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
       Annotations.of(this).addWarningV2('sync:settings', warning);
     }
-    this.rules = this.addRules(this.ruleDefinitions, accounts.length > 0);
+    const perAccount = accounts.length > 0;
+    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
+    if (perAccount) {
+      allowRulesByNamePrefix(this.queue, RULE_NAME_PREFIX);
+      allowRulesByNamePrefix(this.targetDeadLetterQueue, RULE_NAME_PREFIX);
+    }
+    const delivery = { deadLetterQueue: this.targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+    this.rules = this.addRules(this.ruleDefinitions, delivery, perAccount);
     if (settings.organizationId !== undefined) allowOrganizationOnDefaultBus(this, settings.organizationId);
 
     this.alarmTopic = alarmTopicFor(this, settings);
@@ -126,7 +142,7 @@ export class ManagementEventsSync extends Construct {
     );
     this.addAlarm(
       alarmAtOrAbove(this, 'TargetDeadLetterQueueAlarm', {
-        description: 'EventBridge could not deliver events to the FIFO queue; they wait in the target dead-letter queue',
+        description: `EventBridge could not deliver events to the FIFO queue${settings.inventory ? ' or the describe queue' : ''}; they wait in the target dead-letter queue`,
         metric: this.targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',
@@ -176,11 +192,26 @@ export class ManagementEventsSync extends Construct {
       this.reconcile = new Reconcile(this, 'Reconcile', {
         region,
         queue: this.queue,
+        inventory: settings.inventory,
         rules: this.ruleDefinitions,
         schedule: settings.reconcileSchedule,
         logRetentionDays: settings.logRetentionDays,
       });
       this.addAlarm(this.reconcile.errorsAlarm);
+    }
+    if (settings.inventory) {
+      this.inventory = new Inventory(this, 'Inventory', {
+        rules: this.rules,
+        delivery,
+        destination: { queue: this.queue },
+        rulesNamePrefix: perAccount ? RULE_NAME_PREFIX : undefined,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      for (const alarm of this.inventory.alarms) this.addAlarm(alarm);
+      // Members describe and reconcile their own accounts (docs/organizations.md) and put the results on this bus.
+      if (settings.organizationId !== undefined) {
+        [this.memberInventoryRule] = this.addRules([memberInventoryRule(stack.account)], delivery, perAccount);
+      }
     }
     if (settings.archiveRetentionDays !== undefined) {
       this.archive = new RulesArchive(this, 'Archive', {
@@ -202,13 +233,7 @@ export class ManagementEventsSync extends Construct {
     notify(this.alarmTopic, alarm);
   }
 
-  private addRules(definitions: readonly RuleDefinition[], perAccount: boolean): events.Rule[] {
-    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
-    if (perAccount) {
-      allowRulesByNamePrefix(this.queue, 'management-events-');
-      allowRulesByNamePrefix(this.targetDeadLetterQueue, 'management-events-');
-    }
-    const delivery = { deadLetterQueue: this.targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+  private addRules(definitions: readonly RuleDefinition[], delivery: TargetDelivery, perAccount: boolean): events.Rule[] {
     return definitions.map(
       (rule) =>
         new events.Rule(this, `Rule-${rule.name}`, {
