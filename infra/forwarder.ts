@@ -1,11 +1,12 @@
-import { Annotations, Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { Inventory } from './inventory.ts';
 import { checkAccountId, PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
@@ -72,17 +73,12 @@ export class ManagementEventsForwarder extends Construct {
     });
     this.centralBusArn = centralBusArn;
 
-    // EventBridge needs a standard queue as a target's dead-letter queue.
-    this.deadLetterQueue = new sqs.Queue(this, 'ForwardDeadLetterQueue', {
-      queueName: 'management-events-forward-dlq',
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the forwarding rules; a dead-letter queue needs none of its own.',
-    });
+    this.deadLetterQueue = standardDeadLetterQueue(
+      this,
+      'ForwardDeadLetterQueue',
+      'management-events-forward-dlq',
+      'the forwarding rules',
+    );
 
     // A role is required to put events on a bus of another account of the organization; it may do only that.
     const role = new iam.Role(this, 'ForwardRole', {

@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { alarmAtOrAbove } from './alarms.ts';
+import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { functionCode } from './function-code.ts';
 import { type InventoryDestination, sendToDestination } from './inventory-destination.ts';
 import { allowRules, allowRulesByNamePrefix, standardQueueTarget, type TargetDelivery } from './rule-targets.ts';
@@ -72,16 +73,12 @@ export class Inventory extends Construct {
     super(scope, id);
     const region = Stack.of(this).region;
 
-    this.describeDeadLetterQueue = new sqs.Queue(this, 'DescribeDeadLetterQueue', {
-      queueName: `management-events-${region}-describe-dlq`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.describeDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the describe queue; a dead-letter queue needs none of its own.',
-    });
+    this.describeDeadLetterQueue = standardDeadLetterQueue(
+      this,
+      'DescribeDeadLetterQueue',
+      `management-events-${region}-describe-dlq`,
+      'the describe queue',
+    );
     this.describeQueue = new sqs.Queue(this, 'DescribeQueue', {
       queueName: `management-events-${region}-describe`,
       // SQS-managed keys: with a KMS key CDK drops the aws:SourceArn condition from the EventBridge grant.

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,6 +12,7 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { Inventory } from './inventory.ts';
 import { memberInventoryRule } from './inventory-rule.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
@@ -100,17 +101,12 @@ export class ManagementEventsSync extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
     });
-    // EventBridge needs a standard queue as a target's dead-letter queue.
-    this.targetDeadLetterQueue = new sqs.Queue(this, 'TargetDeadLetterQueue', {
-      queueName: `management-events-${region}-target-dlq`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.targetDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
-    });
+    this.targetDeadLetterQueue = standardDeadLetterQueue(
+      this,
+      'TargetDeadLetterQueue',
+      `management-events-${region}-target-dlq`,
+      'the EventBridge rule targets',
+    );
 
     const accounts = settings.accounts ?? [];
     this.ruleDefinitions = rulesPerAccount(
