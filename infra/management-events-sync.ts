@@ -38,8 +38,8 @@ const RULE_NAME_PREFIX = 'management-events-';
  * One region's whole setup, in the stack you place it in (one per region and account: the queue and rules keep the
  * seed's names). EventBridge rules on the default bus feed the FIFO queue `management-events-<region>.fifo`, which
  * the sync function (or the poller, `consumer: 'poller'`) publishes to Redis, in order per message group; dead-letter
- * queues, alarms and the opt-ins (reconcile snapshots, archive, stream mirror, organization bus policy) come with it.
- * The props are checked at construction, every problem listed in one `PropsError`.
+ * queues, alarms and the opt-ins (reconcile snapshots, archive, stream mirror, organization bus policy, the inventory)
+ * come with it. The props are checked at construction, every problem listed in one `PropsError`.
  */
 export class ManagementEventsSync extends Construct {
   /** The FIFO queue the rules feed. */
