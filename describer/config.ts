@@ -23,6 +23,21 @@ export class DescriberConfigError extends Error {
 
 export function readDescriberConfig(env: Readonly<Record<string, string | undefined>>): DescriberConfig {
   const problems: string[] = [];
+  const target = readTarget(env, problems);
+  const graceText = env.NOT_FOUND_GRACE_SECONDS?.trim() || String(DEFAULT_NOT_FOUND_GRACE_SECONDS);
+  const grace = Number(graceText);
+  if (!/^\d+$/.test(graceText) || grace > MAX_NOT_FOUND_GRACE_SECONDS) {
+    problems.push(`NOT_FOUND_GRACE_SECONDS must be a whole number of seconds from 0 to ${MAX_NOT_FOUND_GRACE_SECONDS}`);
+  }
+  if (problems.length > 0 || target === undefined) throw new DescriberConfigError(problems.join('; '));
+  return { target, notFoundGraceMs: grace * 1000, metricsNamespace: env.METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE };
+}
+
+/**
+ * Where the inventory's messages go: exactly one of QUEUE_URL and CENTRAL_BUS_ARN (the describer's, and the reconcile
+ * function's in a member account). Undefined, with its problem added, when neither or both are usable.
+ */
+export function readTarget(env: Readonly<Record<string, string | undefined>>, problems: string[]): DescriberTarget | undefined {
   const queueUrl = env.QUEUE_URL?.trim() ?? '';
   const busArn = env.CENTRAL_BUS_ARN?.trim() ?? '';
   let target: DescriberTarget | undefined;
@@ -41,13 +56,7 @@ export function readDescriberConfig(env: Readonly<Record<string, string | undefi
   } else {
     problems.push('QUEUE_URL (the FIFO queue) or, in a member account, CENTRAL_BUS_ARN (the central default bus) is required');
   }
-  const graceText = env.NOT_FOUND_GRACE_SECONDS?.trim() || String(DEFAULT_NOT_FOUND_GRACE_SECONDS);
-  const grace = Number(graceText);
-  if (!/^\d+$/.test(graceText) || grace > MAX_NOT_FOUND_GRACE_SECONDS) {
-    problems.push(`NOT_FOUND_GRACE_SECONDS must be a whole number of seconds from 0 to ${MAX_NOT_FOUND_GRACE_SECONDS}`);
-  }
-  if (problems.length > 0 || target === undefined) throw new DescriberConfigError(problems.join('; '));
-  return { target, notFoundGraceMs: grace * 1000, metricsNamespace: env.METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE };
+  return target;
 }
 
 function urlHost(url: string): string {

@@ -1,9 +1,17 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTEXT_KEYS, ContextError, contextValues, type RegionalSettings, readSettings, ruleContext } from './config.ts';
+import {
+  CONTEXT_KEYS,
+  ContextError,
+  contextValues,
+  inventoryContext,
+  type RegionalSettings,
+  readSettings,
+  ruleContext,
+} from './config.ts';
 import { forwarderPropsProblems, type ManagementEventsForwarderProps } from './forwarder.ts';
 import { MEMBER_STACK_NAME, MemberStack } from './member-stack.ts';
-import { readCentralAccount } from './organization-settings.ts';
+import { readCentralAccount, readMemberAssetsBucketPrefix } from './organization-settings.ts';
 import { SettingsError } from './problems.ts';
 import { SYNC_DEFAULTS } from './sync-props.ts';
 import { SyncStack } from './sync-stack.ts';
@@ -31,11 +39,18 @@ export function buildApp(app: App = new App()): App {
   const problems: string[] = [];
   const centralAccount = readCentralAccount(read, problems);
   if (centralAccount !== undefined) {
-    const forwarder = { centralAccount, alarmEmail: contextValues(read).text('alarmEmail'), ...ruleContext(read) };
+    const forwarder = {
+      centralAccount,
+      alarmEmail: contextValues(read).text('alarmEmail'),
+      ...ruleContext(read),
+      ...inventoryContext(read),
+    };
     problems.push(...forwarderPropsProblems(forwarder));
+    const assetsBucketPrefix = readMemberAssetsBucketPrefix(read, forwarder.inventory === true, problems);
     if (problems.length > 0) throw new ContextError(problems);
     new MemberStack(app, MEMBER_STACK_NAME, {
       forwarder: forwarder as ManagementEventsForwarderProps,
+      assetsBucketPrefix,
       description: `Management events of this account and region, forwarded to the default bus of ${centralAccount}`,
     });
   } else {

@@ -9,6 +9,7 @@ export const FUNCTION_ENTRY = new URL('../lambda/handler.ts', import.meta.url).p
 export const FUNCTION_ENTRIES = {
   sync: FUNCTION_ENTRY,
   reconcile: new URL('../reconcile/handler.ts', import.meta.url).pathname,
+  describer: new URL('../describer/handler.ts', import.meta.url).pathname,
 } as const;
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 

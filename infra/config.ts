@@ -1,7 +1,13 @@
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { checkBoolean, SettingsError } from './problems.ts';
 import { type RegionalSettings, readRegionalSettings, splitList } from './region-settings.ts';
-import { type ManagementEventsSyncProps, type RuleProps, syncPropsProblems, type Unchecked } from './sync-props.ts';
+import {
+  type InventoryOptionProps,
+  type ManagementEventsSyncProps,
+  type RuleProps,
+  syncPropsProblems,
+  type Unchecked,
+} from './sync-props.ts';
 import { closestKey } from './unknown-context.ts';
 
 /*
@@ -44,6 +50,10 @@ export const CONTEXT_KEYS = [
   'streamRetentionHours',
   'redisCluster',
   'redisMaxIdleSeconds',
+  'inventory',
+  'inventoryTombstoneHours',
+  'assetTopicPrefix',
+  'memberAssetsBucketPrefix',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -110,6 +120,16 @@ export function ruleContext(read: ContextReader): Unchecked<RuleProps> {
   return { apiCallRule: bool('apiCallRule'), resourceTypes: list('resourceTypes') };
 }
 
+/** `inventory` and `reconcileSchedule`: member stacks describe and reconcile their own account too. */
+export function inventoryContext(read: ContextReader): Unchecked<InventoryOptionProps> {
+  const { bool, text } = contextValues(read);
+  const schedule = text('reconcileSchedule');
+  return {
+    inventory: bool('inventory'),
+    reconcileSchedule: schedule === undefined ? undefined : scheduler.ScheduleExpression.expression(schedule),
+  };
+}
+
 /** Reads and checks the context of the central stacks; every problem is reported in one error. */
 export function readSettings(read: ContextReader, options: ReadOptions = {}): AppSettings {
   const problems: string[] = [];
@@ -121,6 +141,9 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): Ap
   if (new Set(regions).size !== regions.length) problems.push('regions lists a region twice');
 
   const consumer = text('consumer');
+  if (text('memberAssetsBucketPrefix') !== undefined) {
+    problems.push('memberAssetsBucketPrefix is a member setting: it goes with centralAccount and inventory');
+  }
   const createVpcEndpoints = bool('createVpcEndpoints');
   checkBoolean(problems, 'createVpcEndpoints', createVpcEndpoints);
   const regional = readRegionalSettings(
@@ -144,7 +167,6 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): Ap
   );
 
   const cluster = bool('redisCluster');
-  const schedule = text('reconcileSchedule');
   // Each region's Redis, secret and network are checked above, with the region they belong to.
   const sync: Unchecked<ManagementEventsSyncProps> = {
     consumer,
@@ -162,8 +184,10 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): Ap
     ...ruleContext(read),
     organizationId: text('organizationId'),
     accounts: list('accounts'),
-    reconcileSchedule: schedule === undefined ? undefined : scheduler.ScheduleExpression.expression(schedule),
+    ...inventoryContext(read),
     archiveRetentionDays: number('archiveRetentionDays'),
+    inventoryTombstoneHours: number('inventoryTombstoneHours'),
+    assetTopicPrefix: text('assetTopicPrefix'),
   };
   problems.push(...syncPropsProblems(sync, { redisUrlRequired: false }));
   if (problems.length > 0) throw new ContextError(problems);

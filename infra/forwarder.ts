@@ -1,17 +1,22 @@
-import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { standardDeadLetterQueue } from './dead-letter-queue.ts';
+import { Inventory } from './inventory.ts';
 import { checkAccountId, PropsError } from './problems.ts';
+import { Reconcile } from './reconcile.ts';
 import { allowRules, eventBusTarget } from './rule-targets.ts';
 import { type RuleDefinition, selectRules } from './rules.ts';
 import {
   type AlarmProps,
   alarmPropsProblems,
+  type InventoryOptionProps,
+  inventoryOptionProblems,
   type RuleProps,
   resourceTypesOf,
   rulePropsProblems,
@@ -19,7 +24,7 @@ import {
   type Unchecked,
 } from './sync-props.ts';
 
-export interface ManagementEventsForwarderProps extends RuleProps, AlarmProps {
+export interface ManagementEventsForwarderProps extends RuleProps, AlarmProps, InventoryOptionProps {
   /** The account whose default bus, in the same region, receives this account's events: where ManagementEventsSync runs. */
   readonly centralAccount: string;
 }
@@ -29,7 +34,10 @@ export function forwarderPropsProblems(props: Unchecked<ManagementEventsForwarde
   const problems: string[] = [];
   if (props.centralAccount === undefined) problems.push('centralAccount is required');
   checkAccountId(problems, 'centralAccount', props.centralAccount);
-  return [...problems, ...alarmPropsProblems(props), ...rulePropsProblems(props)];
+  if (props.reconcileSchedule !== undefined && props.inventory !== true) {
+    problems.push("reconcileSchedule in a member account needs inventory: its snapshots are for the central account's inventory");
+  }
+  return [...problems, ...alarmPropsProblems(props), ...rulePropsProblems(props), ...inventoryOptionProblems(props)];
 }
 
 /**
@@ -44,6 +52,12 @@ export class ManagementEventsForwarder extends Construct {
   /** Events the central bus refused (a standard queue, as EventBridge requires). */
   readonly deadLetterQueue: sqs.Queue;
   readonly alarmTopic?: sns.ITopic;
+  /** The central account's default bus in this region. */
+  readonly centralBusArn: string;
+  /** With `inventory`: the describe queue and the describer, which puts its descriptions on the central bus. */
+  readonly inventory?: Inventory;
+  /** With `inventory` and `reconcileSchedule`: snapshots of this account, put on the central bus. */
+  readonly reconcile?: Reconcile;
 
   constructor(scope: Construct, id: string, props: ManagementEventsForwarderProps) {
     super(scope, id);
@@ -57,18 +71,14 @@ export class ManagementEventsForwarder extends Construct {
       resource: 'event-bus',
       resourceName: 'default',
     });
+    this.centralBusArn = centralBusArn;
 
-    // EventBridge needs a standard queue as a target's dead-letter queue.
-    this.deadLetterQueue = new sqs.Queue(this, 'ForwardDeadLetterQueue', {
-      queueName: 'management-events-forward-dlq',
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the forwarding rules; a dead-letter queue needs none of its own.',
-    });
+    this.deadLetterQueue = standardDeadLetterQueue(
+      this,
+      'ForwardDeadLetterQueue',
+      'management-events-forward-dlq',
+      'the forwarding rules',
+    );
 
     // A role is required to put events on a bus of another account of the organization; it may do only that.
     const role = new iam.Role(this, 'ForwardRole', {
@@ -99,13 +109,36 @@ export class ManagementEventsForwarder extends Construct {
     notify(
       this.alarmTopic,
       alarmAtOrAbove(this, 'ForwardDeadLetterQueueAlarm', {
-        description: `The central bus (${centralAccount}) refused events; they wait in management-events-forward-dlq`,
+        description: `The central bus (${centralAccount})${props.inventory ? ' or the describe queue' : ''} refused events; they wait in management-events-forward-dlq`,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',
         }),
       }),
     );
+
+    // Members describe and reconcile their own account and put the results on the central bus: the central account
+    // holds no read role into members (docs/organizations.md).
+    if (props.inventory) {
+      Annotations.of(this).addWarningV2(
+        'forwarder:inventory-assets',
+        'inventory adds Lambda functions, whose code is a file asset: this template is no longer one a StackSet deploys as it is. Deploy it with cdk deploy in each member account and region (bootstrapped), or publish its assets where the StackSet accounts can read them (docs/organizations.md)',
+      );
+      const destination = { centralBusArn };
+      const logRetentionDays = SYNC_DEFAULTS.logRetentionDays;
+      this.inventory = new Inventory(this, 'Inventory', { rules: this.rules, delivery, destination, logRetentionDays });
+      for (const alarm of this.inventory.alarms) notify(this.alarmTopic, alarm);
+      if (props.reconcileSchedule !== undefined) {
+        this.reconcile = new Reconcile(this, 'Reconcile', {
+          region: Stack.of(this).region,
+          ...destination,
+          inventory: true,
+          schedule: props.reconcileSchedule,
+          logRetentionDays,
+        });
+        notify(this.alarmTopic, this.reconcile.errorsAlarm);
+      }
+    }
 
     new CfnOutput(this, 'ForwardDeadLetterQueueUrl', {
       value: this.deadLetterQueue.queueUrl,

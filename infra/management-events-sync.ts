@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,11 +12,14 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { standardDeadLetterQueue } from './dead-letter-queue.ts';
+import { Inventory } from './inventory.ts';
+import { memberInventoryRule } from './inventory-rule.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
-import { allowRulesByNamePrefix, fifoQueueTarget } from './rule-targets.ts';
+import { allowRulesByNamePrefix, fifoQueueTarget, type TargetDelivery } from './rule-targets.ts';
 import { deadLetterQueueName, queueName, type RuleDefinition, selectRules } from './rules.ts';
 import { addSyncFunction } from './sync-function.ts';
 import {
@@ -28,12 +31,15 @@ import {
   withSyncDefaults,
 } from './sync-props.ts';
 
+/** Every rule of the setup has a name that starts so (the per-account grants rely on it). */
+const RULE_NAME_PREFIX = 'management-events-';
+
 /**
  * One region's whole setup, in the stack you place it in (one per region and account: the queue and rules keep the
  * seed's names). EventBridge rules on the default bus feed the FIFO queue `management-events-<region>.fifo`, which
  * the sync function (or the poller, `consumer: 'poller'`) publishes to Redis, in order per message group; dead-letter
- * queues, alarms and the opt-ins (reconcile snapshots, archive, stream mirror, organization bus policy) come with it.
- * The props are checked at construction, every problem listed in one `PropsError`.
+ * queues, alarms and the opt-ins (reconcile snapshots, archive, stream mirror, organization bus policy, the inventory)
+ * come with it. The props are checked at construction, every problem listed in one `PropsError`.
  */
 export class ManagementEventsSync extends Construct {
   /** The FIFO queue the rules feed. */
@@ -56,6 +62,10 @@ export class ManagementEventsSync extends Construct {
   readonly reconcile?: Reconcile;
   /** The archive of the rules' events, with `archiveRetentionDays`. */
   readonly archive?: RulesArchive;
+  /** The describe queue and the describer, with `inventory`. */
+  readonly inventory?: Inventory;
+  /** With `inventory` and `organizationId`: the rule that brings members' descriptions and snapshots to the queue. */
+  readonly memberInventoryRule?: events.Rule;
   /** Where the alarms go: `alarmTopic`, or the topic created for `alarmEmail`. */
   readonly alarmTopic?: sns.ITopic;
   /** The settings in force: the props with every default filled in. */
@@ -91,17 +101,12 @@ export class ManagementEventsSync extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
     });
-    // EventBridge needs a standard queue as a target's dead-letter queue.
-    this.targetDeadLetterQueue = new sqs.Queue(this, 'TargetDeadLetterQueue', {
-      queueName: `management-events-${region}-target-dlq`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.targetDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the EventBridge rule targets; a dead-letter queue needs none of its own.',
-    });
+    this.targetDeadLetterQueue = standardDeadLetterQueue(
+      this,
+      'TargetDeadLetterQueue',
+      `management-events-${region}-target-dlq`,
+      'the EventBridge rule targets',
+    );
 
     const accounts = settings.accounts ?? [];
     this.ruleDefinitions = rulesPerAccount(
@@ -111,7 +116,14 @@ export class ManagementEventsSync extends Construct {
     for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
       Annotations.of(this).addWarningV2('sync:settings', warning);
     }
-    this.rules = this.addRules(this.ruleDefinitions, accounts.length > 0);
+    const perAccount = accounts.length > 0;
+    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
+    if (perAccount) {
+      allowRulesByNamePrefix(this.queue, RULE_NAME_PREFIX);
+      allowRulesByNamePrefix(this.targetDeadLetterQueue, RULE_NAME_PREFIX);
+    }
+    const delivery = { deadLetterQueue: this.targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+    this.rules = this.addRules(this.ruleDefinitions, delivery, perAccount);
     if (settings.organizationId !== undefined) allowOrganizationOnDefaultBus(this, settings.organizationId);
 
     this.alarmTopic = alarmTopicFor(this, settings);
@@ -126,7 +138,7 @@ export class ManagementEventsSync extends Construct {
     );
     this.addAlarm(
       alarmAtOrAbove(this, 'TargetDeadLetterQueueAlarm', {
-        description: 'EventBridge could not deliver events to the FIFO queue; they wait in the target dead-letter queue',
+        description: `EventBridge could not deliver events to the FIFO queue${settings.inventory ? ' or the describe queue' : ''}; they wait in the target dead-letter queue`,
         metric: this.targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',
@@ -176,11 +188,26 @@ export class ManagementEventsSync extends Construct {
       this.reconcile = new Reconcile(this, 'Reconcile', {
         region,
         queue: this.queue,
+        inventory: settings.inventory,
         rules: this.ruleDefinitions,
         schedule: settings.reconcileSchedule,
         logRetentionDays: settings.logRetentionDays,
       });
       this.addAlarm(this.reconcile.errorsAlarm);
+    }
+    if (settings.inventory) {
+      this.inventory = new Inventory(this, 'Inventory', {
+        rules: this.rules,
+        delivery,
+        destination: { queue: this.queue },
+        rulesNamePrefix: perAccount ? RULE_NAME_PREFIX : undefined,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      for (const alarm of this.inventory.alarms) this.addAlarm(alarm);
+      // Members describe and reconcile their own accounts (docs/organizations.md) and put the results on this bus.
+      if (settings.organizationId !== undefined) {
+        [this.memberInventoryRule] = this.addRules([memberInventoryRule(stack.account)], delivery, perAccount);
+      }
     }
     if (settings.archiveRetentionDays !== undefined) {
       this.archive = new RulesArchive(this, 'Archive', {
@@ -202,13 +229,7 @@ export class ManagementEventsSync extends Construct {
     notify(this.alarmTopic, alarm);
   }
 
-  private addRules(definitions: readonly RuleDefinition[], perAccount: boolean): events.Rule[] {
-    // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
-    if (perAccount) {
-      allowRulesByNamePrefix(this.queue, 'management-events-');
-      allowRulesByNamePrefix(this.targetDeadLetterQueue, 'management-events-');
-    }
-    const delivery = { deadLetterQueue: this.targetDeadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) };
+  private addRules(definitions: readonly RuleDefinition[], delivery: TargetDelivery, perAccount: boolean): events.Rule[] {
     return definitions.map(
       (rule) =>
         new events.Rule(this, `Rule-${rule.name}`, {

@@ -36,11 +36,12 @@ const CENTRAL_ONLY: Readonly<Record<string, string | undefined>> = {
   oldestMessageAlarmSeconds: undefined,
   organizationId: undefined,
   accounts: undefined,
-  reconcileSchedule: undefined,
   archiveRetentionDays: undefined,
   streamRetentionHours: undefined,
   redisCluster: undefined,
   redisMaxIdleSeconds: undefined,
+  inventoryTombstoneHours: undefined,
+  assetTopicPrefix: undefined,
 };
 
 /**
@@ -56,8 +57,24 @@ export function readCentralAccount(read: Read, problems: string[]): string | und
     problems.push(
       key === 'redisUrl'
         ? 'redisUrl is a central setting: with centralAccount this account only forwards its events to the central bus, and never talks to Redis'
-        : `${key} is a central setting: with centralAccount the stack has no queue, function or Redis, only rules that forward to the central bus`,
+        : `${key} is a central setting: with centralAccount the stack has no FIFO queue, sync function or Redis, only rules that forward to the central bus (and, with inventory, the describer and reconcile of this account)`,
     );
   }
   return centralAccount;
+}
+
+/**
+ * `memberAssetsBucketPrefix`: where a StackSet's member accounts read the inventory's function code, the bucket
+ * `<prefix>-<region>` (3 to 63 characters with the longest region name). Only for a member stack with the inventory.
+ */
+export function readMemberAssetsBucketPrefix(read: Read, inventory: boolean, problems: string[]): string | undefined {
+  const prefix = text(read, 'memberAssetsBucketPrefix');
+  if (prefix === undefined) return undefined;
+  if (!inventory) problems.push('memberAssetsBucketPrefix needs inventory: without it the member template has no assets');
+  if (!/^[a-z0-9][a-z0-9.-]{1,46}$/.test(prefix)) {
+    problems.push(
+      `memberAssetsBucketPrefix "${prefix}" is not the start of an S3 bucket name (2 to 47 lowercase letters, digits, dots and hyphens; "-<region>" is added)`,
+    );
+  }
+  return prefix;
 }

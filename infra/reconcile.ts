@@ -9,14 +9,32 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove } from './alarms.ts';
 import { functionCode } from './function-code.ts';
+import { type InventoryDestination, sendToDestination } from './inventory-destination.ts';
+import { PropsError } from './problems.ts';
 import type { RuleDefinition } from './rules.ts';
 
 export interface ReconcileProps {
   readonly region: string;
-  /** The FIFO queue the rules feed: snapshots take the same way to Redis. */
-  readonly queue: sqs.IQueue;
-  /** The rules whose message groups each snapshot part is sent through. */
-  readonly rules: readonly RuleDefinition[];
+  /**
+   * The FIFO queue the rules feed: snapshots take the same way to Redis. Either this or `centralBusArn`.
+   * @default - none
+   */
+  readonly queue?: sqs.IQueue;
+  /**
+   * In a member account with the inventory: the central account's default bus, which snapshots are put on.
+   * @default - none
+   */
+  readonly centralBusArn?: string;
+  /**
+   * Snapshots for the inventory: each part once, through its message group, for the sync function to apply.
+   * @default false
+   */
+  readonly inventory?: boolean;
+  /**
+   * The rules whose message groups each snapshot part is sent through, without the inventory.
+   * @default - none; required without `inventory`
+   */
+  readonly rules?: readonly RuleDefinition[];
   /** When to run: rate(...), cron(...) or at(...). */
   readonly schedule: scheduler.ScheduleExpression;
   readonly logRetentionDays: logs.RetentionDays;
@@ -42,8 +60,16 @@ export class Reconcile extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcileProps) {
     super(scope, id);
+    const problems = reconcilePropsProblems(props);
+    if (problems.length > 0) throw new PropsError('Reconcile', problems);
     const name = `management-events-reconcile-${props.region}`;
-    const groups = [...new Set(props.rules.map((rule) => rule.messageGroupId))];
+    const destination: InventoryDestination =
+      props.queue === undefined ? { centralBusArn: props.centralBusArn ?? '' } : { queue: props.queue };
+    const to = props.queue === undefined ? "the central account's default bus" : 'the FIFO queue';
+    // Without the inventory the parts go through every live group; with it, once through the inventory's.
+    const snapshotFor: Record<string, string> = props.inventory
+      ? { INVENTORY: 'true' }
+      : { SNAPSHOT_GROUPS: [...new Set((props.rules ?? []).map((rule) => rule.messageGroupId))].join(',') };
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
@@ -52,7 +78,7 @@ export class Reconcile extends Construct {
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'management-events reconcile function: lists EC2 assets, sends snapshots to the queue',
+      description: `management-events reconcile function: lists EC2 assets, sends snapshots to ${to}`,
     });
     logGroup.grantWrite(role);
     role.addToPolicy(
@@ -61,8 +87,6 @@ export class Reconcile extends Construct {
         resources: ['*'],
       }),
     );
-    // Only SendMessage (SendMessageBatch is authorized by it): not the GetQueueAttributes/GetQueueUrl of grantSendMessages.
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.queue.queueArn] }));
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -71,7 +95,7 @@ export class Reconcile extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       functionName: name,
-      description: 'Lists the EC2 instances, VPCs and subnets of the region and sends them to the FIFO queue as snapshots',
+      description: `Lists the EC2 instances, VPCs and subnets of the region and sends them to ${to} as snapshots`,
       code: functionCode('reconcile'),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -84,8 +108,8 @@ export class Reconcile extends Construct {
       // A failed run is not retried by Lambda: the next scheduled run lists everything again.
       retryAttempts: 0,
       environment: {
-        QUEUE_URL: props.queue.queueUrl,
-        SNAPSHOT_GROUPS: groups.join(','),
+        ...sendToDestination(role, destination),
+        ...snapshotFor,
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
@@ -124,4 +148,16 @@ export class Reconcile extends Construct {
       metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
     });
   }
+}
+
+/** Exactly one destination; the central bus only for the inventory; the live groups without it. */
+function reconcilePropsProblems(props: ReconcileProps): string[] {
+  const problems: string[] = [];
+  if ((props.queue === undefined) === (props.centralBusArn === undefined))
+    problems.push('give queue or centralBusArn, one of them');
+  if (props.centralBusArn !== undefined && !props.inventory) {
+    problems.push("centralBusArn needs inventory: the central account takes members' snapshots into its inventory only");
+  }
+  if (!props.inventory && (props.rules ?? []).length === 0) problems.push('rules is required without inventory');
+  return problems;
 }

@@ -29,6 +29,11 @@ export function fifoQueueTarget(queue: sqs.IQueue, messageGroupId: string, deliv
   return { bind: () => ({ arn: queue.queueArn, sqsParameters: { messageGroupId }, ...deliveryConfig(delivery) }) };
 }
 
+/** A standard queue target that grants nothing either: the caller grants with `allowRules` or `allowRulesByNamePrefix`. */
+export function standardQueueTarget(queue: sqs.IQueue, delivery: TargetDelivery): events.IRuleTarget {
+  return { bind: () => ({ arn: queue.queueArn, ...deliveryConfig(delivery) }) };
+}
+
 /** Another account's event bus as a target, through `role` (required for buses of other accounts in an organization). */
 export function eventBusTarget(busArn: string, role: iam.IRole, delivery: TargetDelivery): events.IRuleTarget {
   return { bind: () => ({ arn: busArn, role, ...deliveryConfig(delivery) }) };

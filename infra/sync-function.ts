@@ -68,6 +68,11 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
   if (settings.redisAuthSecret !== undefined) environment.REDIS_AUTH_SECRET_ARN = settings.redisAuthSecret.secretArn;
   if (settings.streamRetentionHours !== undefined) environment.STREAM_RETENTION_HOURS = String(settings.streamRetentionHours);
   if (settings.redisCluster !== undefined) environment.REDIS_CLUSTER = String(settings.redisCluster);
+  if (settings.inventory) {
+    environment.INVENTORY = 'true';
+    environment.ASSET_TOPIC_PREFIX = settings.assetTopicPrefix;
+    environment.INVENTORY_TOMBSTONE_HOURS = String(settings.inventoryTombstoneHours);
+  }
 
   const fn = new lambda.Function(scope, 'SyncFunction', {
     functionName: `management-events-sync-${region}`,

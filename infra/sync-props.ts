@@ -6,7 +6,10 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import {
   CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM,
+  DEFAULT_ASSET_TOPIC_PREFIX,
+  DEFAULT_INVENTORY_TOMBSTONE_HOURS,
   DEFAULT_TOPIC_PREFIX,
+  MAX_INVENTORY_TOMBSTONE_HOURS,
   MAX_STREAM_RETENTION_HOURS,
   MIN_FUNCTION_TIMEOUT_SECONDS,
 } from '../lambda/config.ts';
@@ -49,8 +52,25 @@ export interface AlarmProps {
   readonly alarmEmail?: string;
 }
 
+/** The inventory and its healing: the sync construct and the member forwarder read the same props. */
+export interface InventoryOptionProps {
+  /**
+   * The inventory (docs/inventory.md): every instance, VPC and subnet kept in Redis as EC2 describes it. The rules
+   * also feed a describe queue, read by a describer function (outside any VPC) that describes what changed and sends
+   * the descriptions to the FIFO queue, or, in a member account, to the central account's default bus.
+   * @default false
+   */
+  readonly inventory?: boolean;
+  /**
+   * When to send reconcile snapshots of the region's instances, VPCs and subnets: through the queue, or with the
+   * inventory to it (in a member account, which needs `inventory`: to the central bus).
+   * @default - no reconcile function
+   */
+  readonly reconcileSchedule?: scheduler.ScheduleExpression;
+}
+
 /** One region's setup. Every setting is optional but `redisUrl` (with the default consumer). */
-export interface ManagementEventsSyncProps extends RuleProps, AlarmProps {
+export interface ManagementEventsSyncProps extends RuleProps, AlarmProps, InventoryOptionProps {
   /**
    * Who consumes the queue: `'lambda'`, the sync function; `'poller'`, the one-file poller you run next to Redis
    * (for a Redis that Lambda cannot reach): queues, rules, alarms and a managed policy for the poller, no function.
@@ -158,15 +178,21 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps {
    */
   readonly organizationId?: string;
   /**
-   * When to send reconcile snapshots of the region's instances, VPCs and subnets through the queue.
-   * @default - no reconcile function
-   */
-  readonly reconcileSchedule?: scheduler.ScheduleExpression;
-  /**
    * Days (1-3650) an EventBridge archive keeps what the rules match, for replay after a long outage.
    * @default - no archive
    */
   readonly archiveRetentionDays?: number;
+  /**
+   * Hours (1-8760) a deleted asset's record stays in the inventory as a tombstone, so that a late message cannot
+   * bring it back (INVENTORY_TOMBSTONE_HOURS).
+   * @default 24
+   */
+  readonly inventoryTombstoneHours?: number;
+  /**
+   * The inventory's change feed goes to this prefix and the account (ASSET_TOPIC_PREFIX); not `topicPrefix`.
+   * @default 'topic-account-asset-changes-'
+   */
+  readonly assetTopicPrefix?: string;
 }
 
 /** The value of every optional setting that has one: the construct and the app read them here. */
@@ -183,6 +209,9 @@ export const SYNC_DEFAULTS = {
   oldestMessageAlarmSeconds: 600,
   apiCallRule: true,
   resourceTypes: SUPPORTED_RESOURCE_TYPES as readonly ResourceType[],
+  inventory: false,
+  inventoryTombstoneHours: DEFAULT_INVENTORY_TOMBSTONE_HOURS,
+  assetTopicPrefix: DEFAULT_ASSET_TOPIC_PREFIX,
 } as const;
 
 type Defaulted = keyof typeof SYNC_DEFAULTS;
@@ -233,12 +262,17 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
   if (redisCluster === true && requireSubscriber === true) {
     problems.push(CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM.replace('REQUIRE_SUBSCRIBER', 'requireSubscriber'));
   }
-  if (
-    topicPrefix !== undefined &&
-    !Token.isUnresolved(topicPrefix) &&
-    (typeof topicPrefix !== 'string' || /\s/.test(topicPrefix))
-  ) {
-    problems.push('topicPrefix must contain no white space');
+  for (const [key, prefix] of [
+    ['topicPrefix', topicPrefix],
+    ['assetTopicPrefix', props.assetTopicPrefix],
+  ] as const) {
+    if (prefix !== undefined && !Token.isUnresolved(prefix) && (typeof prefix !== 'string' || /\s/.test(prefix))) {
+      problems.push(`${key} must contain no white space`);
+    }
+  }
+  // The change feed and the raw events are different messages: one channel for both would mix them.
+  if ((props.assetTopicPrefix ?? SYNC_DEFAULTS.assetTopicPrefix) === (topicPrefix ?? SYNC_DEFAULTS.topicPrefix)) {
+    problems.push('assetTopicPrefix must differ from topicPrefix: the change feed and the raw events are different messages');
   }
   checkWholeNumber(problems, 'redisMaxIdleSeconds', props.redisMaxIdleSeconds, 0, 3600);
   checkWholeNumber(problems, 'streamRetentionHours', props.streamRetentionHours, 1, MAX_STREAM_RETENTION_HOURS);
@@ -278,12 +312,21 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
     }
     if (new Set(list).size !== list.length) problems.push('accounts lists an account twice');
   }
+  problems.push(...inventoryOptionProblems(props));
+  checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
+  checkWholeNumber(problems, 'inventoryTombstoneHours', props.inventoryTombstoneHours, 1, MAX_INVENTORY_TOMBSTONE_HOURS);
+  return problems;
+}
+
+/** `inventory` and `reconcileSchedule`. */
+export function inventoryOptionProblems(props: Unchecked<InventoryOptionProps>): string[] {
+  const problems: string[] = [];
+  checkBoolean(problems, 'inventory', props.inventory);
   const schedule = props.reconcileSchedule as scheduler.ScheduleExpression | undefined;
   if (schedule !== undefined && !Token.isUnresolved(schedule.expressionString)) {
     const problem = scheduleExpressionProblem(schedule.expressionString);
     if (problem !== undefined) problems.push(`reconcileSchedule ${problem}`);
   }
-  checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
   return problems;
 }
 
@@ -302,14 +345,28 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: n
       `accounts: ${ruleCount} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
     );
   }
+  const inventory = props.inventory ?? SYNC_DEFAULTS.inventory;
+  const inventoryKeys = [
+    ['inventoryTombstoneHours', 'INVENTORY_TOMBSTONE_HOURS'],
+    ['assetTopicPrefix', 'ASSET_TOPIC_PREFIX'],
+  ] as const;
+  if (!inventory) {
+    for (const [key] of inventoryKeys) if (props[key] !== undefined) warnings.push(`${key} has no effect without inventory`);
+  }
   // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.
   if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
+    if (inventory) {
+      warnings.push(
+        "inventory deploys the describer, whose descriptions the poller applies: set INVENTORY=true in the poller's environment",
+      );
+    }
     for (const [key, variable] of [
       ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
       ['redisCluster', 'REDIS_CLUSTER'],
       ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
       ['topicPrefix', 'TOPIC_PREFIX'],
       ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
+      ...(inventory ? inventoryKeys : []),
     ] as const) {
       if (props[key] === undefined) continue;
       warnings.push(

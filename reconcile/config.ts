@@ -1,6 +1,9 @@
+import { type DescriberTarget, readTarget } from '../describer/config.ts';
+
 /** The reconcile function's environment, validated once per container. */
 export interface ReconcileConfig {
-  readonly queueUrl: string;
+  /** The FIFO queue (QUEUE_URL), or in a member account the central account's default bus (CENTRAL_BUS_ARN). */
+  readonly target: DescriberTarget;
   readonly groups: readonly string[];
   readonly region: string;
   /** INVENTORY=true: snapshots for the inventory, through its one message group (SNAPSHOT_GROUPS is not needed). */
@@ -13,15 +16,16 @@ export class ReconcileConfigError extends Error {
 
 export function readReconcileConfig(env: Readonly<Record<string, string | undefined>>): ReconcileConfig {
   const problems: string[] = [];
-  const queueUrl = env.QUEUE_URL?.trim() ?? '';
-  if (!/^https?:\/\/\S+\.fifo$/.test(queueUrl)) problems.push('QUEUE_URL must be the URL of the FIFO queue (https://...fifo)');
+  const target = readTarget(env, problems);
   const groups = (env.SNAPSHOT_GROUPS ?? '')
     .split(',')
     .map((group) => group.trim())
     .filter((group) => group !== '');
   const inventory = env.INVENTORY?.trim() ?? '';
   if (!['', 'true', 'false'].includes(inventory)) problems.push(`INVENTORY must be true or false, got "${inventory}"`);
-  if (groups.length === 0 && inventory !== 'true') {
+  if (target?.kind === 'bus' && inventory !== 'true') {
+    problems.push("CENTRAL_BUS_ARN needs INVENTORY=true: the central account takes members' snapshots into its inventory only");
+  } else if (groups.length === 0 && inventory !== 'true') {
     problems.push('SNAPSHOT_GROUPS must list the message groups, comma-separated');
   }
   for (const group of groups) {
@@ -30,6 +34,6 @@ export function readReconcileConfig(env: Readonly<Record<string, string | undefi
   }
   const region = env.AWS_REGION?.trim() ?? '';
   if (region === '') problems.push('AWS_REGION is not set');
-  if (problems.length > 0) throw new ReconcileConfigError(problems.join('; '));
-  return { queueUrl, groups, region, inventory: inventory === 'true' };
+  if (problems.length > 0 || target === undefined) throw new ReconcileConfigError(problems.join('; '));
+  return { target, groups, region, inventory: inventory === 'true' };
 }

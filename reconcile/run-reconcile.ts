@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describeError } from '../lambda/errors.ts';
 import type { Logger } from '../lambda/log.ts';
 import { listAssets } from './list-assets.ts';
-import { sendMessages } from './send-messages.ts';
+import type { SnapshotSender } from './send-snapshot.ts';
 import { RESOURCE_TYPES, type ResourceType, snapshotParts } from './snapshot-events.ts';
 
 interface RunOptions {
   readonly ec2: EC2Client;
-  readonly sqs: SQSClient;
-  readonly queueUrl: string;
+  /** The FIFO queue, or the central bus from a member account. */
+  readonly send: SnapshotSender;
   readonly account: string;
   readonly region: string;
   /** EventBridge's `resources` of each snapshot event: the reconcile function's ARN. */
@@ -76,7 +75,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         newId,
         ...(options.maxPartBytes === undefined ? {} : { maxPartBytes: options.maxPartBytes }),
       });
-      const sentMessages = await sendMessages(options.sqs, options.queueUrl, parts.messages());
+      const sentMessages = await options.send(parts.messages());
       const summary = { resourceType, items: items.length, parts: parts.count, messages: sentMessages };
       sent.push(summary);
       options.logger.info('snapshot sent', { snapshotId, ...summary });

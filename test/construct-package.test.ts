@@ -85,7 +85,7 @@ describe('the packed construct library in a fresh CDK app', { timeout: 600_000 }
   it('installs without esbuild: the functions come bundled, the constructs compiled', () => {
     for (const name of ['esbuild', '@esbuild']) assert.equal(existsSync(join(app, 'node_modules', name)), false, name);
     const functions = join(app, 'node_modules', 'aws-assets-realtime-sync', 'dist', 'functions');
-    assert.deepEqual(readdirSync(functions).sort(), ['reconcile', 'sync']);
+    assert.deepEqual(readdirSync(functions).sort(), ['describer', 'reconcile', 'sync']);
   });
 
   it('ships the sync function exactly as the benchmark bundles it', async () => {

@@ -6,6 +6,7 @@ import { createEc2Client } from '../reconcile/aws-clients.ts';
 import { ReconcileConfigError, readReconcileConfig } from '../reconcile/config.ts';
 import { createReconcileHandler } from '../reconcile/handler.ts';
 import { ReconcileIncompleteError, reconcile } from '../reconcile/run-reconcile.ts';
+import { queueSnapshotSender } from '../reconcile/send-snapshot.ts';
 import { SQS_MAX_MESSAGE_BYTES } from '../reconcile/snapshot-events.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { type Ec2QueryStubOptions, startEc2QueryStub, stubInstanceId } from './helpers/ec2-query-stub.ts';
@@ -113,8 +114,7 @@ describe('the reconcile function for the inventory (INVENTORY=true)', () => {
     // Act
     await reconcile({
       ec2,
-      sqs: queue.sqs,
-      queueUrl: queue.queueUrl,
+      send: queueSnapshotSender(queue.sqs, queue.queueUrl),
       inventory: true,
       account: ACCOUNT,
       region: REGION,
@@ -175,7 +175,8 @@ describe('the reconcile configuration', () => {
 
   it('needs the live groups without the inventory, and no groups with it', () => {
     assert.deepEqual(readReconcileConfig({ ...base, SNAPSHOT_GROUPS: LIVE_GROUPS }), {
-      ...{ queueUrl: base.QUEUE_URL, region: REGION },
+      target: { kind: 'queue', queueUrl: base.QUEUE_URL, region: REGION },
+      region: REGION,
       groups: LIVE_GROUPS.split(','),
       inventory: false,
     });
@@ -190,7 +191,7 @@ describe('the reconcile configuration', () => {
         assert.ok(error instanceof ReconcileConfigError);
         assert.equal(
           error.message,
-          'QUEUE_URL must be the URL of the FIFO queue (https://...fifo); INVENTORY must be true or false, got "yes"; SNAPSHOT_GROUPS must list the message groups, comma-separated',
+          'QUEUE_URL (the FIFO queue) or, in a member account, CENTRAL_BUS_ARN (the central default bus) is required; INVENTORY must be true or false, got "yes"; SNAPSHOT_GROUPS must list the message groups, comma-separated',
         );
         return true;
       },
