@@ -223,6 +223,32 @@ export function scriptFor(pre7: boolean, writes: boolean): string {
   return writes ? WRITING_SCRIPT : PUBLISH_SCRIPT;
 }
 
+/**
+ * The commands the script calls with the inventory on, besides EVAL and PUBLISH (and XADD for the mirror): what an
+ * ACL user needs (docs/redis.md; test/redis-tls-acl.test.ts runs the inventory under exactly these).
+ */
+export const INVENTORY_COMMANDS = [
+  'eval',
+  'publish',
+  'xadd',
+  'hget',
+  'hset',
+  'hdel',
+  'hkeys',
+  'hsetnx',
+  'hincrby',
+  'hmget',
+  'zadd',
+  'zrem',
+  'zrangebyscore',
+  'sadd',
+  'scard',
+  'sismember',
+  'expire',
+  'exists',
+  'set',
+] as const;
+
 /** The key a call declares when it touches no other key; never read or written. */
 export const SCRIPT_KEY = '{management-events-sync}';
 

@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { createHandler } from '../lambda/handler.ts';
+import { INVENTORY_COMMANDS } from '../lambda/redis-script.ts';
 import { freePort } from '../local/free-port.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
+import { vpc } from './helpers/ec2-assets.ts';
 import { runHandlerProcess } from './helpers/handler-process.ts';
-import { CHANNEL } from './helpers/records.ts';
+import { assetState, at, CHANGES, snapshotPart } from './helpers/inventory-records.ts';
+import { captureLogs } from './helpers/log-capture.ts';
+import { CHANNEL, lambdaContext, sqsEvent } from './helpers/records.ts';
 import { type RedisServer, startRedisServer, useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
 import { makeCertificates, type TestCertificates } from './helpers/tls-certs.ts';
@@ -143,5 +148,63 @@ describe('the least ACL user (documented in the README)', () => {
     assert.deepEqual(run.response, { batchItemFailures: [] });
     assert.equal(await admin.xlen(`{management-events-sync}:${CHANNEL}`), 2);
     assertJsonLines([...run.stdout, ...run.stderr]);
+  });
+
+  it('with the inventory on, needs its keys, the change feed and the commands docs/redis.md lists, nothing more', async () => {
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'inventory',
+      'on',
+      '>inventory-pass',
+      'resetchannels',
+      '&topic-account-management-events-*',
+      '&topic-account-asset-changes-*',
+      'resetkeys',
+      '~{management-events-sync}',
+      '~{management-events-sync}:inventory*',
+      '~{management-events-sync}:snapshot:*',
+      '~{management-events-sync}:topic-account-*',
+      ...INVENTORY_COMMANDS.map((command) => `+${command}`),
+    );
+    const changes = track(await subscribe(redis.url, CHANGES));
+    const handler = track(
+      createHandler({
+        env: {
+          REDIS_URL: `redis://inventory:inventory-pass@127.0.0.1:${redis.port}`,
+          INVENTORY: 'true',
+          STREAM_RETENTION_HOURS: '1',
+          REDIS_CLUSTER: 'false',
+        },
+        logger: captureLogs().logger,
+      }),
+    );
+    const apply = async (...records: Parameters<typeof sqsEvent>[0]) =>
+      (await handler(sqsEvent(records), lambdaContext())).batchItemFailures.map((failure) => failure.itemIdentifier);
+
+    // Every command the script has: a description, a not-found, and a complete two-part snapshot that deletes.
+    assert.deepEqual(await apply(assetState({ type: 'vpc', items: [vpc(1), vpc(2)], observedAt: at(-60) })), []);
+    assert.deepEqual(await apply(assetState({ type: 'vpc', notFound: [vpc(1).VpcId ?? ''], observedAt: at(-30) })), []);
+    const part = (n: number) =>
+      snapshotPart({ snapshotId: 'acl', type: 'vpc', part: n, parts: 2, items: n === 1 ? [vpc(3)] : [], observedAt: at(0) });
+    assert.deepEqual(await apply(part(1), part(2)), []);
+
+    await changes.waitFor(5);
+    assert.deepEqual(
+      changes.received.map((item) => {
+        const { change, id } = JSON.parse(item.message);
+        return `${change} ${id}`;
+      }),
+      [
+        `created ${vpc(1).VpcId}`,
+        `created ${vpc(2).VpcId}`,
+        `deleted ${vpc(1).VpcId}`,
+        `created ${vpc(3).VpcId}`,
+        `deleted ${vpc(2).VpcId}`,
+      ],
+    );
+    assert.equal(await admin.xlen(`{management-events-sync}:${CHANGES}`), 5);
   });
 });
