@@ -6,6 +6,12 @@ export const DEFAULT_ASSET_TOPIC_PREFIX = 'topic-account-asset-changes-';
 /** Deleted inventory records stay as tombstones this long, so a late message cannot bring them back. */
 export const DEFAULT_INVENTORY_TOMBSTONE_HOURS = 24;
 export const MAX_INVENTORY_TOMBSTONE_HOURS = 24 * 365;
+/**
+ * The change feed is published no faster than this, on average over each batch: a subscriber that reads at least
+ * this fast is never disconnected by Redis' pub/sub output limit (32 MB, or 8 MB for 60 s), however large the first
+ * reconcile of an account. 0: no pacing.
+ */
+export const DEFAULT_INVENTORY_FEED_BYTES_PER_SECOND = 1_000_000;
 /** CloudWatch namespace of the metrics in the summary line; the stack's alarms read the same. */
 export const DEFAULT_METRICS_NAMESPACE = 'AssetSync';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
@@ -51,7 +57,9 @@ export interface SyncConfig {
   /** A connection idle longer is replaced before use; 0: never. */
   readonly redisMaxIdleSeconds: number;
   /** The inventory (docs/inventory.md): asset states and snapshots are applied to it; undefined: off. */
-  readonly inventory: { readonly changePrefix: string; readonly tombstoneHours: number } | undefined;
+  readonly inventory:
+    | { readonly changePrefix: string; readonly tombstoneHours: number; readonly feedBytesPerSecond: number }
+    | undefined;
 }
 
 export type ClusterMode = 'auto' | 'on' | 'off';
@@ -146,6 +154,14 @@ export function loadConfig(env: Environment): SyncConfig {
     problems,
   );
 
+  const feedBytesPerSecond = parseWholeNumber(
+    'INVENTORY_FEED_BYTES_PER_SECOND',
+    env.INVENTORY_FEED_BYTES_PER_SECOND,
+    DEFAULT_INVENTORY_FEED_BYTES_PER_SECOND,
+    { min: 0, max: 1_000_000_000, unit: 'bytes a second' },
+    problems,
+  );
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -161,7 +177,7 @@ export function loadConfig(env: Environment): SyncConfig {
     cluster,
     streamRetentionHours,
     redisMaxIdleSeconds,
-    inventory: inventoryOn ? { changePrefix, tombstoneHours } : undefined,
+    inventory: inventoryOn ? { changePrefix, tombstoneHours, feedBytesPerSecond } : undefined,
   };
 }
 

@@ -64,6 +64,7 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     }
     if (queue !== undefined) await delayRetries(outcomes, queue, deadline);
     reportBatch(outcomes, startedAt, metrics, logger);
+    await paceChangeFeed(outcomes, startedAt, deadline);
     return outcomes.map(
       (outcome): SettledRecord =>
         outcome.error === undefined || outcome.parkedIn !== undefined
@@ -89,6 +90,21 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     } catch (error) {
       logger.warn('could not delay the retry of failed records: they come back after the visibility timeout', { error });
     }
+  };
+
+  /**
+   * After a batch that published much on the change feed (a snapshot's parts), the function answers no sooner than
+   * the feed's rate allows: SQS hands out the group's next batch only then, so the feed's average stays within it.
+   * Inventory messages share one message group: one batch at a time, whatever the concurrency.
+   */
+  const paceChangeFeed = async (outcomes: readonly RecordOutcome[], startedAt: number, deadline: number) => {
+    const bytes = outcomes.reduce((sum, item) => sum + (item.applied?.feedBytes ?? 0), 0);
+    if (bytes === 0) return;
+    // Something was applied, so the configuration is valid.
+    const rate = container.config().inventory?.feedBytesPerSecond ?? 0;
+    if (rate === 0) return;
+    const waitMs = Math.min(startedAt + (bytes / rate) * 1000, deadline) - Date.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   };
 
   // No early-timeout timer: every wait above ends before the deadline, so the function answers for itself.

@@ -37,6 +37,8 @@ export interface InventoryApplied {
   readonly same: number;
   /** Older than what the record holds: ignored. */
   readonly stale: number;
+  /** Bytes published on the change feed. */
+  readonly feedBytes: number;
   readonly snapshot?: {
     /** This part completed its type's listing: what the listing lacks was deleted. */
     readonly typeComplete: boolean;

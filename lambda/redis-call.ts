@@ -175,11 +175,11 @@ function parseGroupReply(reply: unknown[], cluster: boolean): GroupPublishResult
 
 /** The script's counts for an inventory message, in its order (redis-script.ts, `inventory`). */
 function inventoryApplied(values: readonly number[]): InventoryApplied {
-  const [created = 0, updated = 0, deleted = 0, same = 0, stale = 0, typeDone = 0, runDone = 0, seeded = 0] = values;
-  const [runCreated = 0, runUpdated = 0, runDeleted = 0, loaded = 0] = values.slice(8);
-  const counts = { created, updated, deleted, same, stale };
-  // Five counts for a description; seven more for a snapshot part.
-  if (values.length <= 5) return counts;
+  const [created = 0, updated = 0, deleted = 0, same = 0, stale = 0, feedBytes = 0] = values;
+  const [typeDone = 0, runDone = 0, seeded = 0, runCreated = 0, runUpdated = 0, runDeleted = 0, loaded = 0] = values.slice(6);
+  const counts = { created, updated, deleted, same, stale, feedBytes };
+  // Six values for a description; seven more for a snapshot part.
+  if (values.length <= 6) return counts;
   return {
     ...counts,
     snapshot: {

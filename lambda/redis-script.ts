@@ -9,7 +9,8 @@
  * messages take, then each message:
  *   'p', channel, index of its stream in KEYS (0: none), body: PUBLISH the body (and XADD it to the stream);
  *   'i', header JSON, item count m, then m triples id, item JSON ('' when EC2 does not know it), deleted reason
- *   ('' when it exists): apply an inventory observation (docs/inventory.md).
+ *   ('' when it exists): apply an inventory observation (docs/inventory.md); its answer: created, updated,
+ *   deleted, same, stale, bytes published on the change feed, and for a snapshot part seven more (redis-call.ts).
  * Returns one array per group, an answer per message in order: a PUBLISH's receiver count, or an inventory
  * observation's counts; where Redis refused a command (an ACL NOPERM on a channel, say), its error text ends the
  * group's array and nothing after it in the group ran.
@@ -18,6 +19,8 @@ const SCRIPT_BODY = `
 local stopOnZero = ARGV[1] == '1'
 local minId = ARGV[2]
 local now = tonumber(ARGV[3])
+-- Bytes published on the change feed: the function paces the feed by them.
+local fed = 0
 
 local function refused(reply)
   return type(reply) == 'table' and reply.err
@@ -77,6 +80,7 @@ local function observe(op, keys, id, item, reason, at, source)
       '","region":"' .. op.region .. '","observedAt":"' .. at .. '","item":' .. item .. '}'
     local _, err = publish(op.channel, keys.stream, message)
     if err then return nil, err end
+    fed = fed + #message
   end
   return change
 end
@@ -149,6 +153,7 @@ end
 
 -- One inventory message: its observations from ARGV[first], in triples.
 local function inventory(op, first, count)
+  local fedBefore = fed
   local keys = { hash = KEYS[op.hash], tombstones = KEYS[op.tombstones], stream = op.stream > 0 and KEYS[op.stream] or nil }
   local err = purge(op, keys)
   if err then return nil, err end
@@ -167,7 +172,7 @@ local function inventory(op, first, count)
     snapshot, err = snapshotPart(op, keys, counts, ids)
     if err then return nil, err end
   end
-  local answer = { counts.created, counts.updated, counts.deleted, counts.same, counts.stale }
+  local answer = { counts.created, counts.updated, counts.deleted, counts.same, counts.stale, fed - fedBefore }
   for _, value in ipairs(snapshot) do answer[#answer + 1] = value end
   return answer
 end

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { createHandler } from '../lambda/handler.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { instance } from './helpers/ec2-assets.ts';
+import { at, CHANGES, snapshotPart } from './helpers/inventory-records.ts';
+import { captureLogs } from './helpers/log-capture.ts';
+import { lambdaContext, sqsEvent } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+
+type SlowSubscriber = ReturnType<typeof slowSubscriber>;
+
+/**
+ * A subscriber that reads at most `bytesPerSecond` (a consumer busy writing each change to its own store), over a raw
+ * socket so that nothing reads faster on its behalf: what it does not read piles up in Redis' output buffer for it.
+ */
+function slowSubscriber(port: number, bytesPerSecond: number) {
+  const socket = connect(port, '127.0.0.1');
+  const state = { messages: 0, bytes: 0, droppedByRedis: false };
+  const marker = Buffer.from('\r\n$7\r\nmessage\r\n');
+  let tail = Buffer.alloc(0);
+  let windowStart = Date.now();
+  let windowBytes = 0;
+  socket.on('data', (chunk: Buffer) => {
+    state.bytes += chunk.length;
+    // Count the pushed messages, markers split across chunks included.
+    const text = Buffer.concat([tail, chunk]);
+    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + 1)) state.messages += 1;
+    tail = text.subarray(Math.max(0, text.length - marker.length + 1));
+    windowBytes += chunk.length;
+    if (windowBytes >= bytesPerSecond) {
+      socket.pause();
+      setTimeout(
+        () => {
+          windowStart = Date.now();
+          windowBytes = 0;
+          socket.resume();
+        },
+        Math.max(0, windowStart + 1000 - Date.now()),
+      );
+    }
+  });
+  socket.on('error', () => undefined);
+  socket.write(`*2\r\n$9\r\nSUBSCRIBE\r\n$${Buffer.byteLength(CHANGES)}\r\n${CHANGES}\r\n`);
+  return { state, close: async () => void socket.destroy() };
+}
+
+/** A first reconcile of `instances` new instances in parts of `perPart`, through the handler in batches of 10 parts. */
+async function firstReconcile(handler: ReturnType<typeof createHandler>, instances: number, perPart: number) {
+  const parts = instances / perPart;
+  const records = Array.from({ length: parts }, (_, index) =>
+    snapshotPart({
+      snapshotId: 'first',
+      type: 'instance',
+      part: index + 1,
+      parts,
+      items: Array.from({ length: perPart }, (_, k) => instance(index * perPart + k)),
+      observedAt: at(0),
+    }),
+  );
+  for (let start = 0; start < records.length; start += 10) {
+    const response = await handler(sqsEvent(records.slice(start, start + 10)), lambdaContext());
+    assert.deepEqual(response.batchItemFailures, []);
+  }
+}
+
+/**
+ * Until the subscriber has every change, or Redis dropped it, or time is up. Redis' side tells: a dropped client's
+ * socket still holds what the kernel buffered, and a slow reader sees its end only once it has read all of that.
+ */
+async function drained(subscriber: SlowSubscriber, port: number, expected: number) {
+  const admin = new Redis(port, '127.0.0.1');
+  try {
+    const deadline = Date.now() + 90_000;
+    while (subscriber.state.messages < expected && Date.now() < deadline) {
+      const [, subscribers] = (await admin.call('PUBSUB', 'NUMSUB', CHANGES)) as [string, number];
+      if (subscribers === 0) {
+        subscriber.state.droppedByRedis = true;
+        break;
+      }
+      await sleep(200);
+    }
+    return subscriber.state;
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe('the change feed during a first reconcile of 5,000 instances, with a subscriber that reads 1 MB a second', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('keeps it connected, and it misses none of the new records', { timeout: 120_000 }, async (t) => {
+    // Prepare: Redis' default limit for pub/sub clients (32 MB, or 8 MB for 60 s) stands.
+    const subscriber = track(slowSubscriber(redis.port, 1_000_000));
+    await sleep(100);
+    const handler = track(createHandler({ env: { REDIS_URL: redis.url, INVENTORY: 'true' }, logger: captureLogs().logger }));
+
+    // Act: the snapshot's parts in batches of 10, as the event source hands them out.
+    await firstReconcile(handler, 5000, 100);
+    const state = await drained(subscriber, redis.port, 5000);
+
+    // Assess
+    assert.equal(state.droppedByRedis, false, 'Redis did not disconnect the subscriber');
+    assert.equal(state.messages, 5000);
+    t.diagnostic(`5000 changes, ${(state.bytes / 1e6).toFixed(1)} MB read at 1 MB/s`);
+  });
+});
+
+describe('the change feed is paced (INVENTORY_FEED_BYTES_PER_SECOND)', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it("answers a batch no sooner than its changes may be published at that rate: the group's next batch waits", async () => {
+    // Prepare: 200 new instances (about 340 KB of changes) at 200 KB/s.
+    const subscriber = track(slowSubscriber(redis.port, 10_000_000));
+    await sleep(100);
+    const handler = track(
+      createHandler({
+        env: { REDIS_URL: redis.url, INVENTORY: 'true', INVENTORY_FEED_BYTES_PER_SECOND: '200000' },
+        logger: captureLogs().logger,
+      }),
+    );
+
+    // Act
+    const started = Date.now();
+    await firstReconcile(handler, 200, 20);
+    const elapsed = Date.now() - started;
+    const state = await drained(subscriber, redis.port, 200);
+
+    // Assess: the batch took at least its bytes' time at the rate, and the feed is whole.
+    assert.equal(state.messages, 200);
+    assert.ok(elapsed >= (state.bytes / 200_000) * 1000 * 0.95, `${elapsed} ms for ${state.bytes} bytes`);
+  });
+});
