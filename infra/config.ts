@@ -44,6 +44,7 @@ export const CONTEXT_KEYS = [
   'streamRetentionHours',
   'redisCluster',
   'redisMaxIdleSeconds',
+  'dashboard',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -164,6 +165,7 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): Ap
     accounts: list('accounts'),
     reconcileSchedule: schedule === undefined ? undefined : scheduler.ScheduleExpression.expression(schedule),
     archiveRetentionDays: number('archiveRetentionDays'),
+    dashboard: bool('dashboard'),
   };
   problems.push(...syncPropsProblems(sync, { redisUrlRequired: false }));
   if (problems.length > 0) throw new ContextError(problems);

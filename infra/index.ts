@@ -3,6 +3,7 @@
  */
 
 export { RulesArchive, type RulesArchiveProps } from './archive.ts';
+export { type InventoryDashboardProps, SyncDashboard } from './dashboard.ts';
 export { ManagementEventsForwarder, type ManagementEventsForwarderProps } from './forwarder.ts';
 export { ManagementEventsSync } from './management-events-sync.ts';
 export { PropsError, SettingsError } from './problems.ts';

@@ -12,6 +12,7 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { SyncDashboard } from './dashboard.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
@@ -56,6 +57,8 @@ export class ManagementEventsSync extends Construct {
   readonly reconcile?: Reconcile;
   /** The archive of the rules' events, with `archiveRetentionDays`. */
   readonly archive?: RulesArchive;
+  /** The region's CloudWatch dashboard (`dashboard`); `dashboard.addInventory()` adds the inventory's row. */
+  readonly dashboard?: SyncDashboard;
   /** Where the alarms go: `alarmTopic`, or the topic created for `alarmEmail`. */
   readonly alarmTopic?: sns.ITopic;
   /** The settings in force: the props with every default filled in. */
@@ -104,10 +107,11 @@ export class ManagementEventsSync extends Construct {
     });
 
     const accounts = settings.accounts ?? [];
-    this.ruleDefinitions = rulesPerAccount(
-      selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: resourceTypesOf(settings.resourceTypes, []) }),
-      accounts,
-    );
+    const ruleKinds = selectRules({
+      apiCallRule: settings.apiCallRule,
+      resourceTypes: resourceTypesOf(settings.resourceTypes, []),
+    });
+    this.ruleDefinitions = rulesPerAccount(ruleKinds, accounts);
     for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
       Annotations.of(this).addWarningV2('sync:settings', warning);
     }
@@ -152,9 +156,11 @@ export class ManagementEventsSync extends Construct {
       description: 'Events EventBridge could not deliver to the queue',
     });
 
+    let eventSourceMappingId: string | undefined;
     if (settings.consumer === 'lambda') {
       const parts = addSyncFunction(this, { region, queue: this.queue, deadLetterQueue: this.deadLetterQueue, settings });
       this.syncFunction = parts.function;
+      eventSourceMappingId = parts.eventSourceMappingId;
       this.functionLogGroup = parts.logGroup;
       for (const alarm of parts.alarms) this.addAlarm(alarm);
     } else {
@@ -187,6 +193,23 @@ export class ManagementEventsSync extends Construct {
         region,
         rules: this.ruleDefinitions,
         retentionDays: settings.archiveRetentionDays,
+      });
+    }
+    if (settings.dashboard) {
+      this.dashboard = new SyncDashboard(this, 'Dashboard', {
+        dashboardName: `management-events-${region}`,
+        ruleKinds: ruleKinds.map((kind) => ({
+          name: kind.name,
+          ruleNames: rulesPerAccount([kind], accounts).map((rule) => rule.name),
+        })),
+        queue: this.queue,
+        deadLetterQueue: this.deadLetterQueue,
+        targetDeadLetterQueue: this.targetDeadLetterQueue,
+        consumer:
+          this.syncFunction === undefined || eventSourceMappingId === undefined
+            ? { kind: 'poller' }
+            : { kind: 'lambda', function: this.syncFunction, eventSourceMappingId },
+        alarms: this.allAlarms,
       });
     }
   }

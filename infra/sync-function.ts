@@ -25,6 +25,8 @@ export interface SyncFunctionOptions {
 
 export interface SyncFunctionParts {
   readonly function: lambda.Function;
+  /** The SQS event source mapping's ID (its metrics' EventSourceMappingUUID). */
+  readonly eventSourceMappingId: string;
   readonly logGroup: logs.LogGroup;
   readonly alarms: readonly cloudwatch.Alarm[];
 }
@@ -85,7 +87,13 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     ...network,
   });
   // Its grant covers ChangeMessageVisibility too, which the function's backoff of transient failures uses.
-  fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+  const eventSource = new SqsEventSource(queue, {
+    batchSize: 10,
+    reportBatchItemFailures: true,
+    // The mapping's own counts (polled, invoked, failed, deleted) for the dashboard: Lambda sends none without it.
+    metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+  });
+  fn.addEventSource(eventSource);
 
   const emf = (metricName: string) =>
     new cloudwatch.Metric({
@@ -124,7 +132,7 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     value: `aws logs tail ${logGroup.logGroupName} --follow --format short --region ${region}`,
     description: 'Follow what the function does',
   });
-  return { function: fn, logGroup, alarms };
+  return { function: fn, eventSourceMappingId: eventSource.eventSourceMappingId, logGroup, alarms };
 }
 
 type NetworkProps = Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;

@@ -167,6 +167,12 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps {
    * @default - no archive
    */
   readonly archiveRetentionDays?: number;
+  /**
+   * The CloudWatch dashboard `management-events-<region>`: the alarms, the rules, the queue and its dead-letter
+   * queues, the consumer, the publishes and the end-to-end lag.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The value of every optional setting that has one: the construct and the app read them here. */
@@ -183,6 +189,7 @@ export const SYNC_DEFAULTS = {
   oldestMessageAlarmSeconds: 600,
   apiCallRule: true,
   resourceTypes: SUPPORTED_RESOURCE_TYPES as readonly ResourceType[],
+  dashboard: true,
 } as const;
 
 type Defaulted = keyof typeof SYNC_DEFAULTS;
@@ -284,6 +291,7 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
     if (problem !== undefined) problems.push(`reconcileSchedule ${problem}`);
   }
   checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
+  checkBoolean(problems, 'dashboard', props.dashboard);
   return problems;
 }
 
