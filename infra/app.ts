@@ -40,14 +40,18 @@ export function buildApp(app: App = new App()): App {
     });
   } else {
     const settings = readSettings(read, { redisUrlRequired: templateWillBeDeployed(app) });
-    for (const region of settings.regions) {
-      new SyncStack(app, `management-events-sync-${region}`, {
-        region,
-        sync: settings.sync,
-        regional: settings.regional[region] as RegionalSettings,
-        description: `Real-time sync of AWS assets (${region}): EventBridge rules -> SQS FIFO -> ${settings.sync.consumer ?? SYNC_DEFAULTS.consumer} -> Redis`,
-      });
-    }
+    const stacks = settings.regions.map(
+      (region) =>
+        new SyncStack(app, `management-events-sync-${region}`, {
+          region,
+          sync: settings.sync,
+          regional: settings.regional[region] as RegionalSettings,
+          description: `Real-time sync of AWS assets (${region}): EventBridge rules -> SQS FIFO -> ${settings.sync.consumer ?? SYNC_DEFAULTS.consumer} -> Redis`,
+        }),
+    );
+    // Before synth, in the user's words: what AWS would refuse only at deploy (CDK's own check is a stack trace).
+    const limits = stacks.flatMap((stack) => stack.sync.deploymentLimitProblems());
+    if (limits.length > 0) throw new SettingsError('these settings cannot be deployed', limits);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;

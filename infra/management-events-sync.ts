@@ -13,6 +13,7 @@ import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import { SyncDashboard } from './dashboard.ts';
+import { environmentSizeProblems, resourceCountProblems } from './deployment-limits.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
@@ -64,6 +65,7 @@ export class ManagementEventsSync extends Construct {
   /** The settings in force: the props with every default filled in. */
   readonly settings: ResolvedSyncProps;
   private readonly allAlarms: cloudwatch.Alarm[] = [];
+  private readonly perAccountRules: { readonly accounts: number; readonly rulesPerAccount: number };
 
   constructor(scope: Construct, id: string, props: ManagementEventsSyncProps = {}) {
     super(scope, id);
@@ -112,7 +114,8 @@ export class ManagementEventsSync extends Construct {
       resourceTypes: resourceTypesOf(settings.resourceTypes, []),
     });
     this.ruleDefinitions = rulesPerAccount(ruleKinds, accounts);
-    for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
+    this.perAccountRules = { accounts: accounts.length, rulesPerAccount: ruleKinds.length };
+    for (const warning of syncPropsWarnings(props, ruleKinds)) {
       Annotations.of(this).addWarningV2('sync:settings', warning);
     }
     this.rules = this.addRules(this.ruleDefinitions, accounts.length > 0);
@@ -182,7 +185,8 @@ export class ManagementEventsSync extends Construct {
       this.reconcile = new Reconcile(this, 'Reconcile', {
         region,
         queue: this.queue,
-        rules: this.ruleDefinitions,
+        accounts,
+        apiCallRule: settings.apiCallRule,
         schedule: settings.reconcileSchedule,
         logRetentionDays: settings.logRetentionDays,
       });
@@ -212,6 +216,15 @@ export class ManagementEventsSync extends Construct {
         alarms: this.allAlarms,
       });
     }
+    this.node.addValidation({ validate: () => this.deploymentLimitProblems() });
+  }
+
+  /**
+   * What Lambda or CloudFormation would refuse only at deploy: a function's environment over 4 KB (its own functions
+   * and any added to it), the stack over 500 resources. Checked again when the app is synthesized.
+   */
+  deploymentLimitProblems(): string[] {
+    return [...environmentSizeProblems(this), ...resourceCountProblems(Stack.of(this), this.perAccountRules)];
   }
 
   /** Every alarm of this setup, in the order they were added (for a dashboard). */

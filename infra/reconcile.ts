@@ -9,14 +9,17 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove } from './alarms.ts';
 import { functionCode } from './function-code.ts';
-import type { RuleDefinition } from './rules.ts';
 
 export interface ReconcileProps {
   readonly region: string;
   /** The FIFO queue the rules feed: snapshots take the same way to Redis. */
   readonly queue: sqs.IQueue;
-  /** The rules whose message groups each snapshot part is sent through. */
-  readonly rules: readonly RuleDefinition[];
+  /**
+   * The setup's per-account groups (`accounts`) and whether it has the API-call rule: the function derives from them,
+   * with the rule table, the message groups its account's events take, and sends each part through each of them.
+   */
+  readonly accounts: readonly string[];
+  readonly apiCallRule: boolean;
   /** When to run: rate(...), cron(...) or at(...). */
   readonly schedule: scheduler.ScheduleExpression;
   readonly logRetentionDays: logs.RetentionDays;
@@ -43,7 +46,6 @@ export class Reconcile extends Construct {
   constructor(scope: Construct, id: string, props: ReconcileProps) {
     super(scope, id);
     const name = `management-events-reconcile-${props.region}`;
-    const groups = [...new Set(props.rules.map((rule) => rule.messageGroupId))];
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
@@ -83,9 +85,11 @@ export class Reconcile extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       // A failed run is not retried by Lambda: the next scheduled run lists everything again.
       retryAttempts: 0,
+      // Not the groups themselves: with per-account groups they outgrew Lambda's 4 KB environment (36 accounts).
       environment: {
         QUEUE_URL: props.queue.queueUrl,
-        SNAPSHOT_GROUPS: groups.join(','),
+        API_CALL_RULE: String(props.apiCallRule),
+        ...(props.accounts.length > 0 ? { ACCOUNTS: props.accounts.join(',') } : {}),
         NODE_OPTIONS: '--enable-source-maps',
       },
     });

@@ -11,9 +11,15 @@ import {
   MIN_FUNCTION_TIMEOUT_SECONDS,
 } from '../lambda/config.ts';
 import { DEFAULT_MAX_RECEIVE_COUNT, outageCoveredSeconds, QUEUE_RETENTION_SECONDS } from '../lambda/retry-delay.ts';
-import { RULES_PER_BUS_QUOTA } from './account-rules.ts';
+import {
+  EVENT_PATTERN_SIZE_QUOTA,
+  eventPatternSize,
+  mostAccountsWithin,
+  RULES_PER_BUS_QUOTA,
+  rulesPerAccount,
+} from './account-rules.ts';
 import { ACCOUNT_ID, checkBoolean, checkEmail, checkWholeNumber, redisUrlProblem } from './problems.ts';
-import { type ResourceType, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
+import { type ResourceType, type RuleDefinition, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
 import { scheduleExpressionProblem } from './schedule-expression.ts';
 
 export type Consumer = 'lambda' | 'poller';
@@ -295,8 +301,8 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
   return problems;
 }
 
-/** Notes that do not stop synth. */
-export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: number): string[] {
+/** Notes that do not stop synth. `ruleKinds`: the rule table before per-account rules. */
+export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: readonly RuleDefinition[]): string[] {
   const warnings: string[] = [];
   const maxReceiveCount = props.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
   const covered = outageCoveredSeconds(maxReceiveCount);
@@ -305,9 +311,18 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: n
       `maxReceiveCount=${maxReceiveCount}: the function's retries cover a Redis outage of ${duration(covered)}, and the queue keeps events ${duration(QUEUE_RETENTION_SECONDS)}: a longer outage sends events to the dead-letter queue (the default, ${SYNC_DEFAULTS.maxReceiveCount}, covers the whole retention)`,
     );
   }
-  if (ruleCount > RULES_PER_BUS_QUOTA) {
+  const accounts = props.accounts ?? [];
+  const rules = rulesPerAccount(ruleKinds, accounts);
+  if (rules.length > RULES_PER_BUS_QUOTA) {
     warnings.push(
-      `accounts: ${ruleCount} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
+      `accounts: ${rules.length} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
+    );
+  }
+  const oversized = rules.filter((rule) => eventPatternSize(rule) > EVENT_PATTERN_SIZE_QUOTA);
+  if (oversized.length > 0) {
+    const sizes = oversized.map((rule) => `${rule.name} ${eventPatternSize(rule).toLocaleString('en-US')}`).join(', ');
+    warnings.push(
+      `accounts: with ${accounts.length} accounts the event pattern of the shared rules outgrows EventBridge's default quota "Event pattern size" of ${EVENT_PATTERN_SIZE_QUOTA.toLocaleString('en-US')} characters (${sizes}): list at most ${mostAccountsWithin(ruleKinds, EVENT_PATTERN_SIZE_QUOTA)} accounts, or raise the quota in Service Quotas before deploying`,
     );
   }
   // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.

@@ -1,10 +1,17 @@
+import { rulesPerAccount } from '../infra/account-rules.ts';
+import { type RuleDefinition, SUPPORTED_RESOURCE_TYPES, selectRules } from '../infra/rules.ts';
+
 /** The reconcile function's environment, validated once per container. */
 export interface ReconcileConfig {
   readonly queueUrl: string;
-  readonly groups: readonly string[];
   readonly region: string;
-  /** INVENTORY=true: snapshots for the inventory, through its one message group (SNAPSHOT_GROUPS is not needed). */
+  /** INVENTORY=true: snapshots for the inventory, through its one message group. */
   readonly inventory: boolean;
+  /**
+   * The rules the stack deploys, from the rule table (API_CALL_RULE, ACCOUNTS): without the inventory each part
+   * takes every message group the account's live events take, so no snapshot overtakes one of them.
+   */
+  readonly rules: readonly RuleDefinition[];
 }
 
 export class ReconcileConfigError extends Error {
@@ -15,21 +22,25 @@ export function readReconcileConfig(env: Readonly<Record<string, string | undefi
   const problems: string[] = [];
   const queueUrl = env.QUEUE_URL?.trim() ?? '';
   if (!/^https?:\/\/\S+\.fifo$/.test(queueUrl)) problems.push('QUEUE_URL must be the URL of the FIFO queue (https://...fifo)');
-  const groups = (env.SNAPSHOT_GROUPS ?? '')
+  const inventory = flag(env, 'INVENTORY', false, problems);
+  const apiCallRule = flag(env, 'API_CALL_RULE', true, problems);
+  const accounts = (env.ACCOUNTS ?? '')
     .split(',')
-    .map((group) => group.trim())
-    .filter((group) => group !== '');
-  const inventory = env.INVENTORY?.trim() ?? '';
-  if (!['', 'true', 'false'].includes(inventory)) problems.push(`INVENTORY must be true or false, got "${inventory}"`);
-  if (groups.length === 0 && inventory !== 'true') {
-    problems.push('SNAPSHOT_GROUPS must list the message groups, comma-separated');
-  }
-  for (const group of groups) {
-    // SQS: up to 128 characters, alphanumerics and punctuation.
-    if (!/^[\x21-\x7e]{1,128}$/.test(group)) problems.push(`SNAPSHOT_GROUPS: "${group}" is not a valid message group id`);
-  }
+    .map((account) => account.trim())
+    .filter((account) => account !== '');
+  for (const account of accounts)
+    if (!/^\d{12}$/.test(account)) problems.push(`ACCOUNTS: "${account}" is not a 12-digit account ID`);
   const region = env.AWS_REGION?.trim() ?? '';
   if (region === '') problems.push('AWS_REGION is not set');
   if (problems.length > 0) throw new ReconcileConfigError(problems.join('; '));
-  return { queueUrl, groups, region, inventory: inventory === 'true' };
+  // The tag rule's resource types change its pattern, not its group.
+  const rules = rulesPerAccount(selectRules({ apiCallRule, resourceTypes: SUPPORTED_RESOURCE_TYPES }), accounts);
+  return { queueUrl, region, inventory, rules };
+}
+
+function flag(env: Readonly<Record<string, string | undefined>>, name: string, fallback: boolean, problems: string[]): boolean {
+  const value = env[name]?.trim() ?? '';
+  if (value === '') return fallback;
+  if (value !== 'true' && value !== 'false') problems.push(`${name} must be true or false, got "${value}"`);
+  return value === 'true';
 }

@@ -1,6 +1,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { messageGroupsOf } from '../infra/account-rules.ts';
 import { createJsonLogger, type Logger } from '../lambda/log.ts';
 import { createEc2Client, createSqsClient } from './aws-clients.ts';
 import { readReconcileConfig } from './config.ts';
@@ -30,7 +31,7 @@ export function createReconcileHandler(options: ReconcileHandlerOptions = {}): R
       ec2,
       sqs,
       queueUrl: config.queueUrl,
-      ...(config.inventory ? { inventory: true as const } : { groups: config.groups }),
+      ...(config.inventory ? { inventory: true as const } : { groups: messageGroupsOf(config.rules, account) }),
       account,
       region: config.region,
       resources: [context.invokedFunctionArn],
