@@ -88,6 +88,10 @@ export class ManagementEventsSync extends Construct {
       queueName: queueName(region),
       fifo: true,
       contentBasedDeduplication: true,
+      // High throughput: EventBridge sends one SendMessage per event, and a queue outside this mode takes 300 calls a
+      // second per action for all its groups together (docs/deploying.md, FIFO throughput).
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       // SQS-managed keys: with a KMS key CDK drops the aws:SourceArn condition from the EventBridge grant.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
