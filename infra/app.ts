@@ -25,10 +25,8 @@ function templateWillBeDeployed(app: App): boolean {
  */
 export function buildApp(app: App = new App()): App {
   const read = (key: string) => app.node.tryGetContext(key);
-  const unknown = unknownContextKeys(app.node.getAllContext() as Record<string, unknown>, CONTEXT_KEYS);
-  if (unknown.length > 0) throw new ContextError(unknown);
-
-  const problems: string[] = [];
+  // Listed with every other problem: a misspelled key is often one of several mistakes.
+  const problems = unknownContextKeys(app.node.getAllContext() as Record<string, unknown>, CONTEXT_KEYS);
   const centralAccount = readCentralAccount(read, problems);
   if (centralAccount !== undefined) {
     const forwarder = { centralAccount, alarmEmail: contextValues(read).text('alarmEmail'), ...ruleContext(read) };
@@ -39,7 +37,7 @@ export function buildApp(app: App = new App()): App {
       description: `Management events of this account and region, forwarded to the default bus of ${centralAccount}`,
     });
   } else {
-    const settings = readSettings(read, { redisUrlRequired: templateWillBeDeployed(app) });
+    const settings = readSettings(read, { redisUrlRequired: templateWillBeDeployed(app) }, problems);
     const stacks = settings.regions.map(
       (region) =>
         new SyncStack(app, `management-events-sync-${region}`, {
@@ -59,7 +57,8 @@ export function buildApp(app: App = new App()): App {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    buildApp().synth();
+    // No stack traces in the assembly's warnings: the CLI printed their frames as bare file: lines.
+    buildApp(new App({ stackTraces: false })).synth();
   } catch (error) {
     // Settings a user gave: one message, no stack trace.
     if (!(error instanceof SettingsError)) throw error;

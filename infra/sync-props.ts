@@ -325,23 +325,38 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: r
       `accounts: with ${accounts.length} accounts the event pattern of the shared rules outgrows EventBridge's default quota "Event pattern size" of ${EVENT_PATTERN_SIZE_QUOTA.toLocaleString('en-US')} characters (${sizes}): list at most ${mostAccountsWithin(ruleKinds, EVENT_PATTERN_SIZE_QUOTA)} accounts, or raise the quota in Service Quotas before deploying`,
     );
   }
-  // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.
+  // Settings of the function that consumer=poller does not deploy: each said, none ignored in silence.
   if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
-    for (const [key, variable] of [
-      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
-      ['redisCluster', 'REDIS_CLUSTER'],
-      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
-      ['topicPrefix', 'TOPIC_PREFIX'],
-      ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
-    ] as const) {
-      if (props[key] === undefined) continue;
+    for (const [keys, instead] of POLLER_IGNORES) {
+      // false is the default of the booleans here: not a setting given.
+      const given = keys.filter((key) => props[key] !== undefined && props[key] !== false);
+      if (given.length === 0) continue;
       warnings.push(
-        `${key} configures the sync function, which consumer=poller does not deploy: set ${variable} in the poller's environment`,
+        `${given.join(', ')} ${given.length === 1 ? 'configures' : 'configure'} the sync function, which consumer=poller does not deploy: ${instead}`,
       );
     }
   }
   return warnings;
 }
+
+/** The function's settings with consumer=poller, grouped, and what to do instead (context keys share the names). */
+const POLLER_IGNORES: readonly (readonly [readonly (keyof ManagementEventsSyncProps)[], string])[] = [
+  ...(
+    [
+      ['redisUrl', 'REDIS_URL'],
+      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
+      ['redisCluster', 'REDIS_CLUSTER'],
+      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
+      ['topicPrefix', 'TOPIC_PREFIX'],
+      ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
+    ] as const
+  ).map(([key, variable]) => [[key], `set ${variable} in the poller's environment`] as const),
+  [['memorySize'], 'the poller runs in your own process; it is ignored'],
+  [
+    ['vpc', 'vpcSubnets', 'securityGroups', 'createVpcEndpoints'],
+    'the poller runs where you start it (context vpcId, subnetIds, securityGroupIds, createVpcEndpoints); they are ignored',
+  ],
+];
 
 /** `apiCallRule` and `resourceTypes`. */
 export function rulePropsProblems(props: Unchecked<RuleProps>): string[] {
