@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { output } from './outputs.ts';
 import { checkAccountId, PropsError } from './problems.ts';
 import { allowRules, eventBusTarget } from './rule-targets.ts';
 import { type RuleDefinition, selectRules } from './rules.ts';
@@ -107,7 +108,7 @@ export class ManagementEventsForwarder extends Construct {
       }),
     );
 
-    new CfnOutput(this, 'ForwardDeadLetterQueueUrl', {
+    output(this, 'ForwardDeadLetterQueueUrl', {
       value: this.deadLetterQueue.queueUrl,
       description: 'Events the central bus refused',
     });

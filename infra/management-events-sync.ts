@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -15,6 +15,7 @@ import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import { SyncDashboard } from './dashboard.ts';
 import { environmentSizeProblems, resourceCountProblems } from './deployment-limits.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
+import { output } from './outputs.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
@@ -153,12 +154,12 @@ export class ManagementEventsSync extends Construct {
       }),
     );
 
-    new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'The FIFO queue the rules feed' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', {
+    output(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'The FIFO queue the rules feed' });
+    output(this, 'DeadLetterQueueUrl', {
       value: this.deadLetterQueue.queueUrl,
       description: 'Events that failed maxReceiveCount times',
     });
-    new CfnOutput(this, 'TargetDeadLetterQueueUrl', {
+    output(this, 'TargetDeadLetterQueueUrl', {
       value: this.targetDeadLetterQueue.queueUrl,
       description: 'Events EventBridge could not deliver to the queue',
     });
@@ -171,7 +172,7 @@ export class ManagementEventsSync extends Construct {
       this.functionLogGroup = parts.logGroup;
       for (const alarm of parts.alarms) this.addAlarm(alarm);
     } else {
-      new CfnOutput(this, 'PollerCommand', {
+      output(this, 'PollerCommand', {
         value: `node poller.mjs --queue-url ${this.queue.queueUrl}`,
         description:
           'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',

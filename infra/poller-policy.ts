@@ -1,10 +1,11 @@
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { redisSecretReadStatements } from './function-access.ts';
+import { output } from './outputs.ts';
 
 export interface PollerPolicyOptions {
   readonly region: string;
@@ -49,7 +50,7 @@ export function addPollerPolicy(scope: Construct, options: PollerPolicyOptions):
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: `cloudwatch:PutMetricData supports no resource-level permissions: the policy limits it to the ${DEFAULT_METRICS_NAMESPACE} namespace (cloudwatch:namespace).`,
   });
-  new CfnOutput(scope, 'PollerPolicyArn', {
+  output(scope, 'PollerPolicyArn', {
     value: policy.managedPolicyArn,
     description: 'Attach to the role or user the poller runs as',
   });

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmAtOrAbove } from './alarms.ts';
 import { functionCode } from './function-code.ts';
+import { output } from './outputs.ts';
 
 export interface ReconcileProps {
   readonly region: string;
@@ -118,7 +119,7 @@ export class Reconcile extends Construct {
       reason: "lambda:InvokeFunction on this one function's versions and aliases (ARN:*), as grantInvoke writes it.",
     });
 
-    new CfnOutput(this, 'RunNowCommand', {
+    output(this, 'RunNowCommand', {
       value: `aws lambda invoke --function-name ${name} --region ${props.region} --cli-read-timeout 0 /dev/stdout`,
       description: 'Send a reconcile snapshot now, without waiting for the schedule',
     });

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,7 @@ import { METRIC_NAMES } from '../lambda/metric-names.ts';
 import { alarmAtOrAbove } from './alarms.ts';
 import { grantVpcNetworkInterfaces, redisSecretReadStatements } from './function-access.ts';
 import { functionCode } from './function-code.ts';
+import { output } from './outputs.ts';
 import type { ResolvedSyncProps } from './sync-props.ts';
 
 export interface SyncFunctionOptions {
@@ -126,9 +127,9 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     });
   }
 
-  new CfnOutput(scope, 'FunctionName', { value: fn.functionName });
-  new CfnOutput(scope, 'LogGroupName', { value: logGroup.logGroupName });
-  new CfnOutput(scope, 'TailCommand', {
+  output(scope, 'FunctionName', { value: fn.functionName });
+  output(scope, 'LogGroupName', { value: logGroup.logGroupName });
+  output(scope, 'TailCommand', {
     value: `aws logs tail ${logGroup.logGroupName} --follow --format short --region ${region}`,
     description: 'Follow what the function does',
   });
@@ -176,7 +177,7 @@ function functionSecurityGroup(scope: Construct, vpc: ec2.IVpc): ec2.SecurityGro
     description: 'management-events sync function',
     allowAllOutbound: true,
   });
-  new CfnOutput(scope, 'FunctionSecurityGroupId', {
+  output(scope, 'FunctionSecurityGroupId', {
     value: group.securityGroupId,
     description: "Allow inbound TCP 6379 from this group in the Redis cache's security group",
   });
