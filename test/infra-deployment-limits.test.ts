@@ -4,9 +4,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.ts';
 import { ManagementEventsSync } from '../infra/management-events-sync.ts';
-import { SettingsError } from '../infra/problems.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
-import { REDIS_URL } from './helpers/cdk-app.ts';
+import { REDIS_URL, refusedProblems } from './helpers/cdk-app.ts';
 
 const REGION = 'us-east-1';
 
@@ -17,17 +16,6 @@ function accountIds(count: number): string[] {
 
 function build(context: Record<string, unknown>): App {
   return buildApp(new App({ context: { regions: REGION, redisUrl: REDIS_URL, ...context } }));
-}
-
-/** The problems of a context the app refuses before synth, one line each. */
-function refused(context: Record<string, unknown>): readonly string[] {
-  try {
-    build(context);
-  } catch (error) {
-    assert.ok(error instanceof SettingsError, String(error));
-    return error.problems;
-  }
-  assert.fail('the app accepted it');
 }
 
 function syncStack(app: App): SyncStack {
@@ -58,7 +46,7 @@ describe("Lambda's 4 KB environment", () => {
   });
 
   it('stops the app before synth, naming the function, its size, the largest variable and what to do', () => {
-    const problems = refused({ topicPrefix: `topic-${'x'.repeat(4000)}-` });
+    const problems = refusedProblems({ regions: REGION, redisUrl: REDIS_URL, topicPrefix: `topic-${'x'.repeat(4000)}-` });
 
     assert.equal(problems.length, 1);
     assert.match(
@@ -79,7 +67,7 @@ describe("Lambda's 4 KB environment", () => {
 
 describe("CloudFormation's 500 resources per stack", () => {
   it('stops 160 accounts before synth with one line: the count, the limit and how many accounts fit', () => {
-    const problems = refused({ accounts: accountIds(160).join(',') });
+    const problems = refusedProblems({ regions: REGION, redisUrl: REDIS_URL, accounts: accountIds(160).join(',') });
 
     assert.equal(problems.length, 1);
     const fitting = Number(/list at most (\d+) in accounts/.exec(problems[0] as string)?.[1]);
@@ -89,7 +77,10 @@ describe("CloudFormation's 500 resources per stack", () => {
     );
     // The advice is exact: that many accounts build, one more does not.
     assert.doesNotThrow(() => build({ accounts: accountIds(fitting).join(',') }));
-    assert.equal(refused({ accounts: accountIds(fitting + 1).join(',') }).length, 1);
+    assert.equal(
+      refusedProblems({ regions: REGION, redisUrl: REDIS_URL, accounts: accountIds(fitting + 1).join(',') }).length,
+      1,
+    );
   });
 });
 

@@ -7,22 +7,10 @@ import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.ts';
-import { SettingsError } from '../infra/problems.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
-import { REDIS_URL } from './helpers/cdk-app.ts';
+import { REDIS_URL, refusedProblems } from './helpers/cdk-app.ts';
 
 const APP = new URL('../infra/app.ts', import.meta.url).pathname;
-
-/** Every problem of a context the app refuses. */
-function problemsOf(context: Record<string, unknown>): readonly string[] {
-  try {
-    buildApp(new App({ context }));
-  } catch (error) {
-    assert.ok(error instanceof SettingsError, String(error));
-    return error.problems;
-  }
-  assert.fail('the app accepted it');
-}
 
 /** The warnings of the one region's stack. */
 function warningsOf(context: Record<string, unknown>): string[] {
@@ -36,7 +24,7 @@ function warningsOf(context: Record<string, unknown>): string[] {
 
 describe('synth lists every problem at once', () => {
   it('reports an unknown key together with the bad values of known keys', () => {
-    const problems = problemsOf({
+    const problems = refusedProblems({
       regions: 'us-east-1',
       redisUrl: REDIS_URL,
       region: 'us-west-2',
@@ -55,7 +43,7 @@ describe('synth lists every problem at once', () => {
   });
 
   it('refuses a region no partition has, suggesting the nearest, and takes those of every partition', () => {
-    assert.deepEqual(problemsOf({ regions: 'us-east-9,mars-north-1', redisUrl: REDIS_URL }), [
+    assert.deepEqual(refusedProblems({ regions: 'us-east-9,mars-north-1', redisUrl: REDIS_URL }), [
       'regions: "us-east-9" is not an AWS region (did you mean "us-east-1"?); one launched after this aws-cdk-lib needs a newer aws-cdk-lib',
       'regions: "mars-north-1" is not an AWS region; one launched after this aws-cdk-lib needs a newer aws-cdk-lib',
     ]);
