@@ -328,8 +328,7 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: r
   // Settings of the function that consumer=poller does not deploy: each said, none ignored in silence.
   if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
     for (const [keys, instead] of POLLER_IGNORES) {
-      // false is the default of the booleans here: not a setting given.
-      const given = keys.filter((key) => props[key] !== undefined && props[key] !== false);
+      const given = keys.filter((key) => props[key] !== undefined);
       if (given.length === 0) continue;
       warnings.push(
         `${given.join(', ')} ${given.length === 1 ? 'configures' : 'configure'} the sync function, which consumer=poller does not deploy: ${instead}`,

@@ -54,6 +54,7 @@ function importNetwork(scope: Construct, region: string, placement: VpcPlacement
     vpc,
     vpcSubnets: { subnets },
     securityGroups: securityGroups.length > 0 ? securityGroups : undefined,
-    createVpcEndpoints: placement.createVpcEndpoints,
+    // Only when asked for: the construct says which settings consumer=poller leaves unused.
+    createVpcEndpoints: placement.createVpcEndpoints || undefined,
   };
 }

@@ -62,6 +62,7 @@ describe('consumer=poller and the settings of the function it does not deploy', 
       vpcId: 'vpc-0123456789abcdef0',
       subnetIds: 'subnet-0123456789abcdef0',
       streamRetentionHours: '24',
+      redisCluster: 'false',
     }).filter((warning) => warning.includes('consumer=poller does not deploy'));
 
     assert.deepEqual(
@@ -69,6 +70,7 @@ describe('consumer=poller and the settings of the function it does not deploy', 
       [
         "redisUrl configures the sync function, which consumer=poller does not deploy: set REDIS_URL in the poller's environment",
         "streamRetentionHours configures the sync function, which consumer=poller does not deploy: set STREAM_RETENTION_HOURS in the poller's environment",
+        "redisCluster configures the sync function, which consumer=poller does not deploy: set REDIS_CLUSTER in the poller's environment",
         'memorySize configures the sync function, which consumer=poller does not deploy: the poller runs in your own process; it is ignored',
         'vpc, vpcSubnets configure the sync function, which consumer=poller does not deploy: the poller runs where you start it (context vpcId, subnetIds, securityGroupIds, createVpcEndpoints); they are ignored',
       ],
