@@ -1,7 +1,29 @@
+import { firstMismatch } from './event-pattern.ts';
 import type { RuleDefinition as RuleLike } from './rules.ts';
 
 /** EventBridge's default quota of rules per event bus (adjustable through Service Quotas). */
 export const RULES_PER_BUS_QUOTA = 300;
+/** EventBridge's default quota "Event pattern size", in characters (adjustable through Service Quotas). */
+export const EVENT_PATTERN_SIZE_QUOTA = 2048;
+
+/** A rule's pattern as EventBridge measures it: its JSON, in characters. */
+export function eventPatternSize(rule: RuleLike): number {
+  return JSON.stringify(rule.eventPattern).length;
+}
+
+/**
+ * The most listed accounts for which every pattern of `rules` stays within `limit` characters: the shared rule of each
+ * kind names every listed account (`anything-but`), so it grows by one 12-digit ID per account.
+ */
+export function mostAccountsWithin(rules: readonly RuleLike[], limit: number): number {
+  const largest = (count: number) => {
+    const accounts = Array.from({ length: count }, (_, i) => String(i).padStart(12, '0'));
+    return Math.max(...rulesPerAccount(rules, accounts).map(eventPatternSize));
+  };
+  let count = 0;
+  while (largest(count + 1) <= limit) count++;
+  return count;
+}
 
 /**
  * Per-account message groups: each rule becomes one rule per listed account (pattern `account: [id]`, rule name and
@@ -24,4 +46,16 @@ export function rulesPerAccount(rules: readonly RuleLike[], accounts: readonly s
       eventPattern: { ...rule.eventPattern, account: [{ 'anything-but': [...accounts] }] },
     },
   ]);
+}
+
+/**
+ * The message groups an account's events take through these rules, in the table's order: its own groups when it is
+ * listed in `accounts`, the shared ones when it is not (the rules' `account` field decides, as EventBridge matches).
+ */
+export function messageGroupsOf(rules: readonly RuleLike[], account: string): string[] {
+  const matching = rules.filter(
+    (rule) =>
+      rule.eventPattern.account === undefined || firstMismatch({ account: rule.eventPattern.account }, { account }) === undefined,
+  );
+  return [...new Set(matching.map((rule) => rule.messageGroupId))];
 }

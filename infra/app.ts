@@ -33,10 +33,8 @@ function templateWillBeDeployed(app: App): boolean {
  */
 export function buildApp(app: App = new App()): App {
   const read = (key: string) => app.node.tryGetContext(key);
-  const unknown = unknownContextKeys(app.node.getAllContext() as Record<string, unknown>, CONTEXT_KEYS);
-  if (unknown.length > 0) throw new ContextError(unknown);
-
-  const problems: string[] = [];
+  // Listed with every other problem: a misspelled key is often one of several mistakes.
+  const problems = unknownContextKeys(app.node.getAllContext() as Record<string, unknown>, CONTEXT_KEYS);
   const centralAccount = readCentralAccount(read, problems);
   if (centralAccount !== undefined) {
     const forwarder = {
@@ -54,15 +52,19 @@ export function buildApp(app: App = new App()): App {
       description: `Management events of this account and region, forwarded to the default bus of ${centralAccount}`,
     });
   } else {
-    const settings = readSettings(read, { redisUrlRequired: templateWillBeDeployed(app) });
-    for (const region of settings.regions) {
-      new SyncStack(app, `management-events-sync-${region}`, {
-        region,
-        sync: settings.sync,
-        regional: settings.regional[region] as RegionalSettings,
-        description: `Real-time sync of AWS assets (${region}): EventBridge rules -> SQS FIFO -> ${settings.sync.consumer ?? SYNC_DEFAULTS.consumer} -> Redis`,
-      });
-    }
+    const settings = readSettings(read, { redisUrlRequired: templateWillBeDeployed(app) }, problems);
+    const stacks = settings.regions.map(
+      (region) =>
+        new SyncStack(app, `management-events-sync-${region}`, {
+          region,
+          sync: settings.sync,
+          regional: settings.regional[region] as RegionalSettings,
+          description: `Real-time sync of AWS assets (${region}): EventBridge rules -> SQS FIFO -> ${settings.sync.consumer ?? SYNC_DEFAULTS.consumer} -> Redis`,
+        }),
+    );
+    // Before synth, in the user's words: what AWS would refuse only at deploy (CDK's own check is a stack trace).
+    const limits = stacks.flatMap((stack) => stack.sync.deploymentLimitProblems());
+    if (limits.length > 0) throw new SettingsError('these settings cannot be deployed', limits);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
@@ -70,7 +72,8 @@ export function buildApp(app: App = new App()): App {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    buildApp().synth();
+    // No stack traces in the assembly's warnings: the CLI printed their frames as bare file: lines.
+    buildApp(new App({ stackTraces: false })).synth();
   } catch (error) {
     // Settings a user gave: one message, no stack trace.
     if (!(error instanceof SettingsError)) throw error;

@@ -1,6 +1,7 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { output } from './outputs.ts';
 import type { RuleDefinition } from './rules.ts';
 
 /**
@@ -49,7 +50,7 @@ export class RulesArchive extends Construct {
       Arn: stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
       FilterArns: props.rules.map((rule) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: rule.name })),
     };
-    new CfnOutput(this, 'ReplayCommand', {
+    output(this, 'ReplayCommand', {
       value: `aws events start-replay --region ${props.region} --replay-name management-events-REPLAY --event-start-time START --event-end-time END --event-source-arn ${this.archiveArn} --destination '${stack.toJsonString(destination)}'`,
       description: 'Replay archived events into the rules (docs/replay.md); set the name and the time range',
     });

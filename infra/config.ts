@@ -1,4 +1,5 @@
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { checkBoolean, SettingsError } from './problems.ts';
 import { type RegionalSettings, readRegionalSettings, splitList } from './region-settings.ts';
 import {
@@ -54,6 +55,7 @@ export const CONTEXT_KEYS = [
   'inventoryTombstoneHours',
   'assetTopicPrefix',
   'memberAssetsBucketPrefix',
+  'dashboard',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -83,7 +85,14 @@ export interface ReadOptions {
   readonly redisUrlRequired?: boolean;
 }
 
-const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d$/;
+/** Every region of every partition that the installed aws-cdk-lib knows. */
+const KNOWN_REGIONS: readonly string[] = RegionInfo.regions.map((region) => region.name);
+
+function regionProblem(region: string): string | undefined {
+  if (KNOWN_REGIONS.includes(region)) return undefined;
+  const suggestion = closestKey(region, KNOWN_REGIONS);
+  return `regions: "${region}" is not an AWS region${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}; one launched after this aws-cdk-lib needs a newer aws-cdk-lib`;
+}
 
 /**
  * Values from -c arrive as strings, values from cdk.json as JSON: both become the props' types where they parse
@@ -130,14 +139,17 @@ export function inventoryContext(read: ContextReader): Unchecked<InventoryOption
   };
 }
 
-/** Reads and checks the context of the central stacks; every problem is reported in one error. */
-export function readSettings(read: ContextReader, options: ReadOptions = {}): AppSettings {
-  const problems: string[] = [];
+/**
+ * Reads and checks the context of the central stacks; every problem is reported in one error, after the `earlier`
+ * ones (unknown keys).
+ */
+export function readSettings(read: ContextReader, options: ReadOptions = {}, earlier: readonly string[] = []): AppSettings {
+  const problems = [...earlier];
   const { text, list, bool, number } = contextValues(read);
 
   const regions = list('regions') ?? [];
   if (regions.length === 0) problems.push('regions is required: a comma-separated list such as us-east-1,eu-west-1');
-  for (const region of regions) if (!REGION.test(region)) problems.push(`regions: "${region}" is not an AWS region code`);
+  for (const problem of regions.map(regionProblem)) if (problem !== undefined) problems.push(problem);
   if (new Set(regions).size !== regions.length) problems.push('regions lists a region twice');
 
   const consumer = text('consumer');
@@ -188,6 +200,7 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}): Ap
     archiveRetentionDays: number('archiveRetentionDays'),
     inventoryTombstoneHours: number('inventoryTombstoneHours'),
     assetTopicPrefix: text('assetTopicPrefix'),
+    dashboard: bool('dashboard'),
   };
   problems.push(...syncPropsProblems(sync, { redisUrlRequired: false }));
   if (problems.length > 0) throw new ContextError(problems);

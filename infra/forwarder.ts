@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,6 +8,7 @@ import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
 import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { Inventory } from './inventory.ts';
+import { output } from './outputs.ts';
 import { checkAccountId, PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
 import { allowRules, eventBusTarget } from './rule-targets.ts';
@@ -140,7 +141,7 @@ export class ManagementEventsForwarder extends Construct {
       }
     }
 
-    new CfnOutput(this, 'ForwardDeadLetterQueueUrl', {
+    output(this, 'ForwardDeadLetterQueueUrl', {
       value: this.deadLetterQueue.queueUrl,
       description: 'Events the central bus refused',
     });

@@ -3,6 +3,7 @@
  */
 
 export { RulesArchive, type RulesArchiveProps } from './archive.ts';
+export { type InventoryDashboardProps, SyncDashboard } from './dashboard.ts';
 export { ManagementEventsForwarder, type ManagementEventsForwarderProps } from './forwarder.ts';
 export { Inventory, type InventoryProps } from './inventory.ts';
 export type { InventoryDestination } from './inventory-destination.ts';

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,10 +12,13 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
+import { SyncDashboard } from './dashboard.ts';
 import { standardDeadLetterQueue } from './dead-letter-queue.ts';
+import { environmentSizeProblems, resourceCountProblems } from './deployment-limits.ts';
 import { Inventory } from './inventory.ts';
 import { memberInventoryRule } from './inventory-rule.ts';
 import { allowOrganizationOnDefaultBus } from './organization-bus-policy.ts';
+import { output } from './outputs.ts';
 import { addPollerPolicy } from './poller-policy.ts';
 import { PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
@@ -66,11 +69,14 @@ export class ManagementEventsSync extends Construct {
   readonly inventory?: Inventory;
   /** With `inventory` and `organizationId`: the rule that brings members' descriptions and snapshots to the queue. */
   readonly memberInventoryRule?: events.Rule;
+  /** The region's CloudWatch dashboard (`dashboard`); `dashboard.addInventory()` adds the inventory's row. */
+  readonly dashboard?: SyncDashboard;
   /** Where the alarms go: `alarmTopic`, or the topic created for `alarmEmail`. */
   readonly alarmTopic?: sns.ITopic;
   /** The settings in force: the props with every default filled in. */
   readonly settings: ResolvedSyncProps;
   private readonly allAlarms: cloudwatch.Alarm[] = [];
+  private readonly perAccountRules: { readonly accounts: number; readonly rulesPerAccount: number };
 
   constructor(scope: Construct, id: string, props: ManagementEventsSyncProps = {}) {
     super(scope, id);
@@ -93,6 +99,10 @@ export class ManagementEventsSync extends Construct {
       queueName: queueName(region),
       fifo: true,
       contentBasedDeduplication: true,
+      // High throughput: EventBridge sends one SendMessage per event, and a queue outside this mode takes 300 calls a
+      // second per action for all its groups together (docs/deploying.md, FIFO throughput).
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       // SQS-managed keys: with a KMS key CDK drops the aws:SourceArn condition from the EventBridge grant.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -109,11 +119,13 @@ export class ManagementEventsSync extends Construct {
     );
 
     const accounts = settings.accounts ?? [];
-    this.ruleDefinitions = rulesPerAccount(
-      selectRules({ apiCallRule: settings.apiCallRule, resourceTypes: resourceTypesOf(settings.resourceTypes, []) }),
-      accounts,
-    );
-    for (const warning of syncPropsWarnings(props, this.ruleDefinitions.length)) {
+    const ruleKinds = selectRules({
+      apiCallRule: settings.apiCallRule,
+      resourceTypes: resourceTypesOf(settings.resourceTypes, []),
+    });
+    this.ruleDefinitions = rulesPerAccount(ruleKinds, accounts);
+    this.perAccountRules = { accounts: accounts.length, rulesPerAccount: ruleKinds.length };
+    for (const warning of syncPropsWarnings(props, ruleKinds)) {
       Annotations.of(this).addWarningV2('sync:settings', warning);
     }
     const perAccount = accounts.length > 0;
@@ -154,23 +166,25 @@ export class ManagementEventsSync extends Construct {
       }),
     );
 
-    new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'The FIFO queue the rules feed' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', {
+    output(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'The FIFO queue the rules feed' });
+    output(this, 'DeadLetterQueueUrl', {
       value: this.deadLetterQueue.queueUrl,
       description: 'Events that failed maxReceiveCount times',
     });
-    new CfnOutput(this, 'TargetDeadLetterQueueUrl', {
+    output(this, 'TargetDeadLetterQueueUrl', {
       value: this.targetDeadLetterQueue.queueUrl,
       description: 'Events EventBridge could not deliver to the queue',
     });
 
+    let eventSourceMappingId: string | undefined;
     if (settings.consumer === 'lambda') {
       const parts = addSyncFunction(this, { region, queue: this.queue, deadLetterQueue: this.deadLetterQueue, settings });
       this.syncFunction = parts.function;
+      eventSourceMappingId = parts.eventSourceMappingId;
       this.functionLogGroup = parts.logGroup;
       for (const alarm of parts.alarms) this.addAlarm(alarm);
     } else {
-      new CfnOutput(this, 'PollerCommand', {
+      output(this, 'PollerCommand', {
         value: `node poller.mjs --queue-url ${this.queue.queueUrl}`,
         description:
           'Run the poller next to Redis (consumer=poller): npm run build:poller writes dist/poller.mjs, one file for plain Node >= 22',
@@ -189,7 +203,8 @@ export class ManagementEventsSync extends Construct {
         region,
         queue: this.queue,
         inventory: settings.inventory,
-        rules: this.ruleDefinitions,
+        accounts,
+        apiCallRule: settings.apiCallRule,
         schedule: settings.reconcileSchedule,
         logRetentionDays: settings.logRetentionDays,
       });
@@ -216,6 +231,39 @@ export class ManagementEventsSync extends Construct {
         retentionDays: settings.archiveRetentionDays,
       });
     }
+    if (settings.dashboard) {
+      this.dashboard = new SyncDashboard(this, 'Dashboard', {
+        dashboardName: `management-events-${region}`,
+        ruleKinds: ruleKinds.map((kind) => ({
+          name: kind.name,
+          ruleNames: rulesPerAccount([kind], accounts).map((rule) => rule.name),
+        })),
+        queue: this.queue,
+        deadLetterQueue: this.deadLetterQueue,
+        targetDeadLetterQueue: this.targetDeadLetterQueue,
+        consumer:
+          this.syncFunction === undefined || eventSourceMappingId === undefined
+            ? { kind: 'poller' }
+            : { kind: 'lambda', function: this.syncFunction, eventSourceMappingId },
+        alarms: this.allAlarms,
+      });
+      if (this.inventory !== undefined) {
+        this.dashboard.addInventory({
+          describer: this.inventory.describerFunction,
+          describeQueue: this.inventory.describeQueue,
+          describeDeadLetterQueue: this.inventory.describeDeadLetterQueue,
+        });
+      }
+    }
+    this.node.addValidation({ validate: () => this.deploymentLimitProblems() });
+  }
+
+  /**
+   * What Lambda or CloudFormation would refuse only at deploy: a function's environment over 4 KB (its own functions
+   * and any added to it), the stack over 500 resources. Checked again when the app is synthesized.
+   */
+  deploymentLimitProblems(): string[] {
+    return [...environmentSizeProblems(this), ...resourceCountProblems(Stack.of(this), this.perAccountRules)];
   }
 
   /** Every alarm of this setup, in the order they were added (for a dashboard). */

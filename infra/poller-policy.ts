@@ -1,9 +1,11 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config.ts';
 import { redisSecretReadStatements } from './function-access.ts';
+import { output } from './outputs.ts';
 
 export interface PollerPolicyOptions {
   readonly region: string;
@@ -31,13 +33,24 @@ export function addPollerPolicy(scope: Construct, options: PollerPolicyOptions):
       actions: ['sqs:SendMessage'],
       resources: [deadLetterQueue.queueArn],
     }),
+    // The dashboard's publish metrics, which the function writes in its log lines (EMF) and the poller must send.
+    new iam.PolicyStatement({
+      sid: 'SendMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': DEFAULT_METRICS_NAMESPACE } },
+    }),
     ...(redisAuthSecret === undefined ? [] : redisSecretReadStatements(redisAuthSecret)),
   ];
   const policy = new iam.ManagedPolicy(scope, 'PollerPolicy', {
     description: `The poller (dist/poller.mjs) consuming ${queue.node.id} in ${options.region}`,
     statements,
   });
-  new CfnOutput(scope, 'PollerPolicyArn', {
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: `cloudwatch:PutMetricData supports no resource-level permissions: the policy limits it to the ${DEFAULT_METRICS_NAMESPACE} namespace (cloudwatch:namespace).`,
+  });
+  output(scope, 'PollerPolicyArn', {
     value: policy.managedPolicyArn,
     description: 'Attach to the role or user the poller runs as',
   });

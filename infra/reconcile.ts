@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,8 +10,8 @@ import { Construct } from 'constructs';
 import { alarmAtOrAbove } from './alarms.ts';
 import { functionCode } from './function-code.ts';
 import { type InventoryDestination, sendToDestination } from './inventory-destination.ts';
+import { output } from './outputs.ts';
 import { PropsError } from './problems.ts';
-import type { RuleDefinition } from './rules.ts';
 
 export interface ReconcileProps {
   readonly region: string;
@@ -31,10 +31,14 @@ export interface ReconcileProps {
    */
   readonly inventory?: boolean;
   /**
-   * The rules whose message groups each snapshot part is sent through, without the inventory.
-   * @default - none; required without `inventory`
+   * Without the inventory: the setup's per-account groups (`accounts`) and whether it has the API-call rule. The
+   * function derives from them, with the rule table, the message groups its account's events take, and sends each
+   * part through each of them.
+   * @default []
    */
-  readonly rules?: readonly RuleDefinition[];
+  readonly accounts?: readonly string[];
+  /** @default - none; required without `inventory` */
+  readonly apiCallRule?: boolean;
   /** When to run: rate(...), cron(...) or at(...). */
   readonly schedule: scheduler.ScheduleExpression;
   readonly logRetentionDays: logs.RetentionDays;
@@ -66,10 +70,12 @@ export class Reconcile extends Construct {
     const destination: InventoryDestination =
       props.queue === undefined ? { centralBusArn: props.centralBusArn ?? '' } : { queue: props.queue };
     const to = props.queue === undefined ? "the central account's default bus" : 'the FIFO queue';
-    // Without the inventory the parts go through every live group; with it, once through the inventory's.
+    // Without the inventory the parts go through the live groups of their account (derived in code: the groups
+    // themselves outgrew Lambda's 4 KB environment at 36 accounts); with it, once through the inventory's.
+    const accounts = props.accounts ?? [];
     const snapshotFor: Record<string, string> = props.inventory
       ? { INVENTORY: 'true' }
-      : { SNAPSHOT_GROUPS: [...new Set((props.rules ?? []).map((rule) => rule.messageGroupId))].join(',') };
+      : { API_CALL_RULE: String(props.apiCallRule), ...(accounts.length > 0 ? { ACCOUNTS: accounts.join(',') } : {}) };
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${name}`,
@@ -138,7 +144,7 @@ export class Reconcile extends Construct {
       reason: "lambda:InvokeFunction on this one function's versions and aliases (ARN:*), as grantInvoke writes it.",
     });
 
-    new CfnOutput(this, 'RunNowCommand', {
+    output(this, 'RunNowCommand', {
       value: `aws lambda invoke --function-name ${name} --region ${props.region} --cli-read-timeout 0 /dev/stdout`,
       description: 'Send a reconcile snapshot now, without waiting for the schedule',
     });
@@ -158,6 +164,6 @@ function reconcilePropsProblems(props: ReconcileProps): string[] {
   if (props.centralBusArn !== undefined && !props.inventory) {
     problems.push("centralBusArn needs inventory: the central account takes members' snapshots into its inventory only");
   }
-  if (!props.inventory && (props.rules ?? []).length === 0) problems.push('rules is required without inventory');
+  if (!props.inventory && props.apiCallRule === undefined) problems.push('apiCallRule is required without inventory');
   return problems;
 }

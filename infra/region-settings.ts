@@ -84,7 +84,8 @@ export function readRegionalSettings(input: RegionalInput, problems: string[]): 
     }
     if (merged.redisUrl === undefined) withoutRedisUrl.push(region);
     resolved[region] = {
-      redisUrl: input.redisUrlUsed ? merged.redisUrl : undefined,
+      // Given with the poller too, so that the construct says it is not used.
+      redisUrl: merged.redisUrl,
       redisAuthSecretArn: merged.redisAuthSecretArn,
       redisSecretKmsKeyArn: merged.redisSecretKmsKeyArn,
       vpc:

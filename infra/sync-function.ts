@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,7 @@ import { METRIC_NAMES } from '../lambda/metric-names.ts';
 import { alarmAtOrAbove } from './alarms.ts';
 import { grantVpcNetworkInterfaces, redisSecretReadStatements } from './function-access.ts';
 import { functionCode } from './function-code.ts';
+import { output } from './outputs.ts';
 import type { ResolvedSyncProps } from './sync-props.ts';
 
 export interface SyncFunctionOptions {
@@ -25,6 +26,8 @@ export interface SyncFunctionOptions {
 
 export interface SyncFunctionParts {
   readonly function: lambda.Function;
+  /** The SQS event source mapping's ID (its metrics' EventSourceMappingUUID). */
+  readonly eventSourceMappingId: string;
   readonly logGroup: logs.LogGroup;
   readonly alarms: readonly cloudwatch.Alarm[];
 }
@@ -90,7 +93,13 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     ...network,
   });
   // Its grant covers ChangeMessageVisibility too, which the function's backoff of transient failures uses.
-  fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+  const eventSource = new SqsEventSource(queue, {
+    batchSize: 10,
+    reportBatchItemFailures: true,
+    // The mapping's own counts (polled, invoked, failed, deleted) for the dashboard: Lambda sends none without it.
+    metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+  });
+  fn.addEventSource(eventSource);
 
   const emf = (metricName: string) =>
     new cloudwatch.Metric({
@@ -123,13 +132,13 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     });
   }
 
-  new CfnOutput(scope, 'FunctionName', { value: fn.functionName });
-  new CfnOutput(scope, 'LogGroupName', { value: logGroup.logGroupName });
-  new CfnOutput(scope, 'TailCommand', {
+  output(scope, 'FunctionName', { value: fn.functionName });
+  output(scope, 'LogGroupName', { value: logGroup.logGroupName });
+  output(scope, 'TailCommand', {
     value: `aws logs tail ${logGroup.logGroupName} --follow --format short --region ${region}`,
     description: 'Follow what the function does',
   });
-  return { function: fn, logGroup, alarms };
+  return { function: fn, eventSourceMappingId: eventSource.eventSourceMappingId, logGroup, alarms };
 }
 
 type NetworkProps = Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
@@ -173,7 +182,7 @@ function functionSecurityGroup(scope: Construct, vpc: ec2.IVpc): ec2.SecurityGro
     description: 'management-events sync function',
     allowAllOutbound: true,
   });
-  new CfnOutput(scope, 'FunctionSecurityGroupId', {
+  output(scope, 'FunctionSecurityGroupId', {
     value: group.securityGroupId,
     description: "Allow inbound TCP 6379 from this group in the Redis cache's security group",
   });

@@ -14,9 +14,15 @@ import {
   MIN_FUNCTION_TIMEOUT_SECONDS,
 } from '../lambda/config.ts';
 import { DEFAULT_MAX_RECEIVE_COUNT, outageCoveredSeconds, QUEUE_RETENTION_SECONDS } from '../lambda/retry-delay.ts';
-import { RULES_PER_BUS_QUOTA } from './account-rules.ts';
+import {
+  EVENT_PATTERN_SIZE_QUOTA,
+  eventPatternSize,
+  mostAccountsWithin,
+  RULES_PER_BUS_QUOTA,
+  rulesPerAccount,
+} from './account-rules.ts';
 import { ACCOUNT_ID, checkBoolean, checkEmail, checkWholeNumber, redisUrlProblem } from './problems.ts';
-import { type ResourceType, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
+import { type ResourceType, type RuleDefinition, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
 import { scheduleExpressionProblem } from './schedule-expression.ts';
 
 export type Consumer = 'lambda' | 'poller';
@@ -193,6 +199,12 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps, Invent
    * @default 'topic-account-asset-changes-'
    */
   readonly assetTopicPrefix?: string;
+  /**
+   * The CloudWatch dashboard `management-events-<region>`: the alarms, the rules, the queue and its dead-letter
+   * queues, the consumer, the publishes and the end-to-end lag.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The value of every optional setting that has one: the construct and the app read them here. */
@@ -212,6 +224,7 @@ export const SYNC_DEFAULTS = {
   inventory: false,
   inventoryTombstoneHours: DEFAULT_INVENTORY_TOMBSTONE_HOURS,
   assetTopicPrefix: DEFAULT_ASSET_TOPIC_PREFIX,
+  dashboard: true,
 } as const;
 
 type Defaulted = keyof typeof SYNC_DEFAULTS;
@@ -315,6 +328,7 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
   problems.push(...inventoryOptionProblems(props));
   checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
   checkWholeNumber(problems, 'inventoryTombstoneHours', props.inventoryTombstoneHours, 1, MAX_INVENTORY_TOMBSTONE_HOURS);
+  checkBoolean(problems, 'dashboard', props.dashboard);
   return problems;
 }
 
@@ -330,8 +344,8 @@ export function inventoryOptionProblems(props: Unchecked<InventoryOptionProps>):
   return problems;
 }
 
-/** Notes that do not stop synth. */
-export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: number): string[] {
+/** Notes that do not stop synth. `ruleKinds`: the rule table before per-account rules. */
+export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: readonly RuleDefinition[]): string[] {
   const warnings: string[] = [];
   const maxReceiveCount = props.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
   const covered = outageCoveredSeconds(maxReceiveCount);
@@ -340,42 +354,67 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleCount: n
       `maxReceiveCount=${maxReceiveCount}: the function's retries cover a Redis outage of ${duration(covered)}, and the queue keeps events ${duration(QUEUE_RETENTION_SECONDS)}: a longer outage sends events to the dead-letter queue (the default, ${SYNC_DEFAULTS.maxReceiveCount}, covers the whole retention)`,
     );
   }
-  if (ruleCount > RULES_PER_BUS_QUOTA) {
+  const accounts = props.accounts ?? [];
+  const rules = rulesPerAccount(ruleKinds, accounts);
+  if (rules.length > RULES_PER_BUS_QUOTA) {
     warnings.push(
-      `accounts: ${ruleCount} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
+      `accounts: ${rules.length} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
+    );
+  }
+  const oversized = rules.filter((rule) => eventPatternSize(rule) > EVENT_PATTERN_SIZE_QUOTA);
+  if (oversized.length > 0) {
+    const sizes = oversized.map((rule) => `${rule.name} ${eventPatternSize(rule).toLocaleString('en-US')}`).join(', ');
+    warnings.push(
+      `accounts: with ${accounts.length} accounts the event pattern of the shared rules outgrows EventBridge's default quota "Event pattern size" of ${EVENT_PATTERN_SIZE_QUOTA.toLocaleString('en-US')} characters (${sizes}): list at most ${mostAccountsWithin(ruleKinds, EVENT_PATTERN_SIZE_QUOTA)} accounts, or raise the quota in Service Quotas before deploying`,
     );
   }
   const inventory = props.inventory ?? SYNC_DEFAULTS.inventory;
-  const inventoryKeys = [
-    ['inventoryTombstoneHours', 'INVENTORY_TOMBSTONE_HOURS'],
-    ['assetTopicPrefix', 'ASSET_TOPIC_PREFIX'],
-  ] as const;
   if (!inventory) {
-    for (const [key] of inventoryKeys) if (props[key] !== undefined) warnings.push(`${key} has no effect without inventory`);
+    for (const [key] of INVENTORY_KEYS) if (props[key] !== undefined) warnings.push(`${key} has no effect without inventory`);
   }
-  // With the poller these are the poller's environment, not the stack's: say so rather than ignore them.
+  // Settings of the function that consumer=poller does not deploy: each said, none ignored in silence.
   if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
     if (inventory) {
       warnings.push(
         "inventory deploys the describer, whose descriptions the poller applies: set INVENTORY=true in the poller's environment",
       );
     }
-    for (const [key, variable] of [
-      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
-      ['redisCluster', 'REDIS_CLUSTER'],
-      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
-      ['topicPrefix', 'TOPIC_PREFIX'],
-      ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
-      ...(inventory ? inventoryKeys : []),
-    ] as const) {
-      if (props[key] === undefined) continue;
+    for (const [keys, instead] of POLLER_IGNORES) {
+      const given = keys.filter((key) => props[key] !== undefined);
+      if (given.length === 0) continue;
       warnings.push(
-        `${key} configures the sync function, which consumer=poller does not deploy: set ${variable} in the poller's environment`,
+        `${given.join(', ')} ${given.length === 1 ? 'configures' : 'configure'} the sync function, which consumer=poller does not deploy: ${instead}`,
       );
     }
   }
   return warnings;
 }
+
+/** The sync function's inventory settings, and their variables. */
+const INVENTORY_KEYS = [
+  ['inventoryTombstoneHours', 'INVENTORY_TOMBSTONE_HOURS'],
+  ['assetTopicPrefix', 'ASSET_TOPIC_PREFIX'],
+] as const;
+
+/** The function's settings with consumer=poller, grouped, and what to do instead (context keys share the names). */
+const POLLER_IGNORES: readonly (readonly [readonly (keyof ManagementEventsSyncProps)[], string])[] = [
+  ...(
+    [
+      ['redisUrl', 'REDIS_URL'],
+      ['streamRetentionHours', 'STREAM_RETENTION_HOURS'],
+      ['redisCluster', 'REDIS_CLUSTER'],
+      ['requireSubscriber', 'REQUIRE_SUBSCRIBER'],
+      ['topicPrefix', 'TOPIC_PREFIX'],
+      ['redisMaxIdleSeconds', 'REDIS_MAX_IDLE_SECONDS'],
+      ...INVENTORY_KEYS,
+    ] as const
+  ).map(([key, variable]) => [[key], `set ${variable} in the poller's environment`] as const),
+  [['memorySize'], 'the poller runs in your own process; it is ignored'],
+  [
+    ['vpc', 'vpcSubnets', 'securityGroups', 'createVpcEndpoints'],
+    'the poller runs where you start it (context vpcId, subnetIds, securityGroupIds, createVpcEndpoints); they are ignored',
+  ],
+];
 
 /** `apiCallRule` and `resourceTypes`. */
 export function rulePropsProblems(props: Unchecked<RuleProps>): string[] {

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { RegionalSettings, VpcPlacement } from './config.ts';
@@ -38,7 +38,15 @@ function importNetwork(scope: Construct, region: string, placement: VpcPlacement
     vpcId: placement.vpcId,
     availabilityZones: placement.subnetIds.map((_, i) => `${region}${'abcdef'[i % 6]}`),
   });
-  const subnets = placement.subnetIds.map((id) => ec2.Subnet.fromSubnetId(scope, `Subnet-${id}`, id));
+  const subnets = placement.subnetIds.map((id) => {
+    const subnet = ec2.Subnet.fromSubnetId(scope, `Subnet-${id}`, id);
+    // CDK warns once per subnet imported without its route table; nothing here reads one (function ENIs, endpoints).
+    Annotations.of(subnet).acknowledgeWarning(
+      '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      'The function and the interface endpoints need only the subnet IDs',
+    );
+    return subnet;
+  });
   const securityGroups = placement.securityGroupIds.map((id) =>
     ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup-${id}`, id),
   );
@@ -46,6 +54,7 @@ function importNetwork(scope: Construct, region: string, placement: VpcPlacement
     vpc,
     vpcSubnets: { subnets },
     securityGroups: securityGroups.length > 0 ? securityGroups : undefined,
-    createVpcEndpoints: placement.createVpcEndpoints,
+    // Only when asked for: the construct says which settings consumer=poller leaves unused.
+    createVpcEndpoints: placement.createVpcEndpoints || undefined,
   };
 }

@@ -56,6 +56,9 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
     const queue = await emulator.createQueue(queueName(region), {
       FifoQueue: 'true',
       ContentBasedDeduplication: 'true',
+      // As deployed (high throughput). fauxqs stores both but deduplicates across the queue; our emulator per group.
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: options.maxReceiveCount }),
     });

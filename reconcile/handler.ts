@@ -3,6 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { createEventBridgeClient } from '../describer/aws-clients.ts';
+import { messageGroupsOf } from '../infra/account-rules.ts';
 import { createJsonLogger, type Logger } from '../lambda/log.ts';
 import { createEc2Client, createSqsClient } from './aws-clients.ts';
 import { readReconcileConfig } from './config.ts';
@@ -37,7 +38,7 @@ export function createReconcileHandler(options: ReconcileHandlerOptions = {}): R
     return reconcile({
       ec2,
       send,
-      ...(config.inventory ? { inventory: true as const } : { groups: config.groups }),
+      ...(config.inventory ? { inventory: true as const } : { groups: messageGroupsOf(config.rules, account) }),
       account,
       region: config.region,
       resources: [context.invokedFunctionArn],

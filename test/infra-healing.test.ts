@@ -99,7 +99,7 @@ describe('reconcileSchedule', () => {
       Environment: {
         Variables: {
           QUEUE_URL: { Ref: queueId },
-          SNAPSHOT_GROUPS: RULES.map((rule) => rule.messageGroupId).join(','),
+          API_CALL_RULE: 'true',
           NODE_OPTIONS: '--enable-source-maps',
         },
       },

@@ -36,7 +36,7 @@ function deadLetterQueueLogicalId(template: Template): string {
 }
 
 describe('consumer=poller: the managed policy the poller runs with', () => {
-  it('allows consuming the queue, backing off with ChangeMessageVisibility and parking poison in the DLQ, and outputs its ARN', () => {
+  it('allows consuming the queue, backing off, parking poison in the DLQ and sending metrics to its own namespace only, and outputs its ARN', () => {
     const template = pollerTemplate();
     const policies = template.findResources('AWS::IAM::ManagedPolicy');
     assert.equal(Object.keys(policies).length, 1);
@@ -56,6 +56,13 @@ describe('consumer=poller: the managed policy the poller runs with', () => {
             Resource: { 'Fn::GetAtt': [deadLetterQueueLogicalId(template), 'Arn'] },
             Sid: 'ParkPoisonRecords',
           },
+          {
+            Effect: 'Allow',
+            Action: 'cloudwatch:PutMetricData',
+            Resource: '*',
+            Condition: { StringEquals: { 'cloudwatch:namespace': 'AssetSync' } },
+            Sid: 'SendMetrics',
+          },
         ],
       },
     });
@@ -69,6 +76,7 @@ describe('consumer=poller: the managed policy the poller runs with', () => {
         Statement: [
           Match.objectLike({ Sid: 'ConsumeTheQueue' }),
           Match.objectLike({ Sid: 'ParkPoisonRecords' }),
+          Match.objectLike({ Sid: 'SendMetrics' }),
           { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET_ARN },
         ],
       },

@@ -15,7 +15,6 @@ import { type ReceivedMessage, startSnapshotQueue } from './helpers/snapshot-que
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:management-events-reconcile-${REGION}`;
-const LIVE_GROUPS = 'management-events-tags,ec2-instances-events,management-events-api-calls';
 /** About 260 KB of instances as JSON, over two pages: two parts. */
 const INSTANCES = 2000;
 
@@ -173,15 +172,13 @@ describe('the reconcile configuration', () => {
     AWS_REGION: REGION,
   };
 
-  it('needs the live groups without the inventory, and no groups with it', () => {
-    assert.deepEqual(readReconcileConfig({ ...base, SNAPSHOT_GROUPS: LIVE_GROUPS }), {
-      target: { kind: 'queue', queueUrl: base.QUEUE_URL, region: REGION },
-      region: REGION,
-      groups: LIVE_GROUPS.split(','),
-      inventory: false,
-    });
+  it('reads the destination, the region and whether the snapshots are for the inventory', () => {
+    const config = readReconcileConfig(base);
+    assert.deepEqual(
+      [config.target, config.region, config.inventory],
+      [{ kind: 'queue', queueUrl: base.QUEUE_URL, region: REGION }, REGION, false],
+    );
     assert.equal(readReconcileConfig({ ...base, INVENTORY: 'true' }).inventory, true);
-    assert.throws(() => readReconcileConfig({ ...base, INVENTORY: 'false' }), /SNAPSHOT_GROUPS must list the message groups/);
   });
 
   it('refuses an INVENTORY that is neither true nor false, naming it with every other problem', () => {
@@ -191,7 +188,7 @@ describe('the reconcile configuration', () => {
         assert.ok(error instanceof ReconcileConfigError);
         assert.equal(
           error.message,
-          'QUEUE_URL (the FIFO queue) or, in a member account, CENTRAL_BUS_ARN (the central default bus) is required; INVENTORY must be true or false, got "yes"; SNAPSHOT_GROUPS must list the message groups, comma-separated',
+          'QUEUE_URL (the FIFO queue) or, in a member account, CENTRAL_BUS_ARN (the central default bus) is required; INVENTORY must be true or false, got "yes"',
         );
         return true;
       },

@@ -58,7 +58,7 @@ describe('snapshots through the local pipeline', () => {
     ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [vpc(1)] });
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [subnet(1)] });
     const reconcile = createReconcileHandler({
-      env: { QUEUE_URL: pipeline.queue.queueUrl, SNAPSHOT_GROUPS: GROUPS.join(','), AWS_REGION: REGION },
+      env: { QUEUE_URL: pipeline.queue.queueUrl, API_CALL_RULE: 'false', AWS_REGION: REGION },
       ec2: ec2Client,
       sqs: pipeline.queue.sqs,
       logger: createJsonLogger(() => {}),

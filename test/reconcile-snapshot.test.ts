@@ -101,7 +101,7 @@ describe('the reconcile function', () => {
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [subnet(1)] });
     const batchesSent = sentBatches(queue.sqs);
     const handler = createReconcileHandler({
-      env: { QUEUE_URL: queue.queueUrl, SNAPSHOT_GROUPS: GROUPS.join(','), AWS_REGION: REGION },
+      env: { QUEUE_URL: queue.queueUrl, AWS_REGION: REGION },
       ec2: ec2Client,
       sqs: queue.sqs,
       logger: createJsonLogger(() => {}),
@@ -191,7 +191,7 @@ describe('the reconcile function', () => {
     ec2.on(DescribeVpcsCommand).resolves({});
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
     const handler = createReconcileHandler({
-      env: { QUEUE_URL: queue.queueUrl, SNAPSHOT_GROUPS: GROUPS.join(','), AWS_REGION: REGION },
+      env: { QUEUE_URL: queue.queueUrl, AWS_REGION: REGION },
       ec2: ec2Client,
       sqs: queue.sqs,
       logger: createJsonLogger(() => {}),
@@ -226,14 +226,14 @@ describe('the reconcile function', () => {
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [subnet(1)] });
     const lines: string[] = [];
     const handler = createReconcileHandler({
-      env: { QUEUE_URL: queue.queueUrl, SNAPSHOT_GROUPS: 'g1', AWS_REGION: REGION },
+      env: { QUEUE_URL: queue.queueUrl, AWS_REGION: REGION },
       ec2: ec2Client,
       sqs: queue.sqs,
       logger: createJsonLogger((line) => lines.push(line)),
     });
 
     await assert.rejects(handler({}, { invokedFunctionArn: FUNCTION_ARN }), /not sent for vpc \(UnauthorizedOperation: /);
-    const events = parse(await queue.drain());
+    const events = parse(await queue.drain()).filter((event) => event.groupId === GROUPS[0]);
 
     assert.deepEqual(
       events.map((event) => event.detail.resourceType),
@@ -247,10 +247,10 @@ describe('the reconcile function', () => {
     });
   });
 
-  it('refuses to start without its queue and groups, naming both', () => {
+  it('refuses to start without its queue, naming it', () => {
     assert.throws(
       () => createReconcileHandler({ env: { AWS_REGION: REGION }, logger: createJsonLogger(() => {}) }),
-      (error: Error) => /QUEUE_URL/.test(error.message) && /SNAPSHOT_GROUPS/.test(error.message),
+      /QUEUE_URL must be the URL of the FIFO queue/,
     );
   });
 });

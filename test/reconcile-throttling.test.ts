@@ -29,7 +29,7 @@ describe('the reconcile function when EC2 throttles', () => {
     });
     closeLater({ close: () => ec2.destroy() });
     const handler = createReconcileHandler({
-      env: { QUEUE_URL: queue.queueUrl, SNAPSHOT_GROUPS: 'g1,g2', AWS_REGION: REGION },
+      env: { QUEUE_URL: queue.queueUrl, API_CALL_RULE: 'false', AWS_REGION: REGION },
       ec2,
       sqs: queue.sqs,
       logger: createJsonLogger(() => {}),
@@ -51,7 +51,7 @@ describe('the reconcile function when EC2 throttles', () => {
       'DescribeSubnets:',
     ]);
     assert.deepEqual(summary.failed, []);
-    for (const group of ['g1', 'g2']) {
+    for (const group of ['management-events-tags', 'ec2-instances-events']) {
       const instanceIds = events
         .filter((event) => event.detail.resourceType === 'instance' && event.detail.group === group)
         .flatMap((event) => event.detail.items.map((item: { InstanceId: string }) => item.InstanceId));

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -5,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/app.ts';
+import { SettingsError } from '../../infra/problems.ts';
 
 export const REDIS_URL = 'rediss://cache.example.internal:6379';
 
@@ -55,4 +57,15 @@ export function onlyTemplate(synthesized: SynthesizedApp): Template {
   const [template, ...others] = synthesized.templates.values();
   if (template === undefined || others.length > 0) throw new Error(`expected one stack, got ${synthesized.templates.size}`);
   return template;
+}
+
+/** The problems, one line each, of a context the app refuses before synth; fails when the app accepts it. */
+export function refusedProblems(context: Record<string, unknown>): readonly string[] {
+  try {
+    buildApp(new App({ context }));
+  } catch (error) {
+    assert.ok(error instanceof SettingsError, String(error));
+    return error.problems;
+  }
+  assert.fail('the app accepted it');
 }

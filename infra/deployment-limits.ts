@@ -1,0 +1,63 @@
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+
+/*
+ * Limits that synth does not know and CloudFormation or Lambda enforce only at deploy, after minutes of work and a
+ * rollback: checked on the constructs as built, one line each (which resource, how big, the limit, what to do).
+ */
+
+/** Lambda's limit on a function's environment: the variables' names and values, as JSON. */
+export const LAMBDA_ENVIRONMENT_BYTES = 4096;
+/** CloudFormation's resources per stack (not adjustable). */
+export const STACK_RESOURCES = 500;
+/** What a value known only at deploy (a queue URL, an ARN) is counted as: longer than any this project passes. */
+const DEPLOY_TIME_VALUE_BYTES = 128;
+
+/** One line for each function in `scope` whose environment is over Lambda's 4 KB. */
+export function environmentSizeProblems(scope: Construct): string[] {
+  const stack = Stack.of(scope);
+  return scope.node
+    .findAll()
+    .filter((child): child is lambda.CfnFunction => child instanceof lambda.CfnFunction)
+    .flatMap((fn) => {
+      const environment = stack.resolve(fn.environment) as { variables?: Record<string, unknown> } | undefined;
+      const variables = Object.entries(environment?.variables ?? {}).map(([name, value]) => [name, knownText(value)] as const);
+      const bytes = Buffer.byteLength(JSON.stringify(Object.fromEntries(variables)));
+      if (bytes <= LAMBDA_ENVIRONMENT_BYTES) return [];
+      const [largest, value] = variables.reduce((a, b) => (Buffer.byteLength(b[1]) > Buffer.byteLength(a[1]) ? b : a));
+      const name = stack.resolve(fn.functionName);
+      return [
+        `function ${typeof name === 'string' ? name : fn.node.path}: its environment takes about ${bytes.toLocaleString('en-US')} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_BYTES.toLocaleString('en-US')}-byte limit (largest: ${largest}, ${Buffer.byteLength(value).toLocaleString('en-US')} bytes); keep large values out of the environment (a Secrets Manager secret or an SSM parameter the function reads)`,
+      ];
+    });
+}
+
+/** The text a resolved value will have, with each deploy-time part counted as DEPLOY_TIME_VALUE_BYTES. */
+function knownText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
+  if (join !== undefined) return join[1].map(knownText).join(join[0]);
+  return 'x'.repeat(DEPLOY_TIME_VALUE_BYTES);
+}
+
+export interface PerAccountRules {
+  /** How many accounts have rules of their own (`accounts`). */
+  readonly accounts: number;
+  /** The rules each listed account adds. */
+  readonly rulesPerAccount: number;
+}
+
+/** The stack's resources over CloudFormation's 500, with the most `accounts` that fit when they are the cause. */
+export function resourceCountProblems(stack: Stack, perAccount: PerAccountRules): string[] {
+  const count = stack.node.findAll().filter((child) => CfnResource.isCfnResource(child) && Stack.of(child) === stack).length;
+  if (count <= STACK_RESOURCES) return [];
+  const heading = `stack ${stack.stackName} holds ${count} resources, over CloudFormation's limit of ${STACK_RESOURCES} per stack`;
+  const { accounts, rulesPerAccount } = perAccount;
+  const others = count - accounts * rulesPerAccount;
+  const fitting = Math.floor((STACK_RESOURCES - others) / rulesPerAccount);
+  if (accounts === 0 || fitting < 0) return [`${heading}: move some resources to another stack`];
+  return [
+    `${heading}: each of the ${accounts} accounts adds ${rulesPerAccount} rules; list at most ${fitting} in accounts (the others share the rules' message groups)`,
+  ];
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../infra/app.ts';
+import { SyncStack } from '../infra/sync-stack.ts';
+import { REDIS_URL, refusedProblems } from './helpers/cdk-app.ts';
+
+const APP = new URL('../infra/app.ts', import.meta.url).pathname;
+
+/** The warnings of the one region's stack. */
+function warningsOf(context: Record<string, unknown>): string[] {
+  const app = buildApp(new App({ context: { regions: 'eu-west-1', ...context } }));
+  const stack = app.node.children.find((child): child is SyncStack => child instanceof SyncStack);
+  assert.ok(stack !== undefined);
+  return Annotations.fromStack(stack)
+    .findWarning('*', Match.anyValue())
+    .map((warning) => String(warning.entry.data));
+}
+
+describe('synth lists every problem at once', () => {
+  it('reports an unknown key together with the bad values of known keys', () => {
+    const problems = refusedProblems({
+      regions: 'us-east-1',
+      redisUrl: REDIS_URL,
+      region: 'us-west-2',
+      apiCallRule: 'maybe',
+      memorySize: 'abc',
+    });
+
+    assert.deepEqual(
+      [...problems].sort(),
+      [
+        'apiCallRule must be true or false, got "maybe"',
+        'memorySize must be a whole number from 128 to 10240, got "abc"',
+        'unknown context key "region": did you mean "regions"?',
+      ].sort(),
+    );
+  });
+
+  it('refuses a region no partition has, suggesting the nearest, and takes those of every partition', () => {
+    assert.deepEqual(refusedProblems({ regions: 'us-east-9,mars-north-1', redisUrl: REDIS_URL }), [
+      'regions: "us-east-9" is not an AWS region (did you mean "us-east-1"?); one launched after this aws-cdk-lib needs a newer aws-cdk-lib',
+      'regions: "mars-north-1" is not an AWS region; one launched after this aws-cdk-lib needs a newer aws-cdk-lib',
+    ]);
+    assert.doesNotThrow(() =>
+      buildApp(new App({ context: { regions: 'cn-northwest-1,us-gov-west-1,mx-central-1', consumer: 'poller' } })),
+    );
+  });
+});
+
+describe('consumer=poller and the settings of the function it does not deploy', () => {
+  it('says of redisUrl, memorySize and the VPC placement, as of the others, that they are not used', () => {
+    const warnings = warningsOf({
+      consumer: 'poller',
+      redisUrl: REDIS_URL,
+      memorySize: '512',
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: 'subnet-0123456789abcdef0',
+      streamRetentionHours: '24',
+      redisCluster: 'false',
+    }).filter((warning) => warning.includes('consumer=poller does not deploy'));
+
+    assert.deepEqual(
+      warnings.map((warning) => warning.replace(/ \[ack: .*\]$/, '')),
+      [
+        "redisUrl configures the sync function, which consumer=poller does not deploy: set REDIS_URL in the poller's environment",
+        "streamRetentionHours configures the sync function, which consumer=poller does not deploy: set STREAM_RETENTION_HOURS in the poller's environment",
+        "redisCluster configures the sync function, which consumer=poller does not deploy: set REDIS_CLUSTER in the poller's environment",
+        'memorySize configures the sync function, which consumer=poller does not deploy: the poller runs in your own process; it is ignored',
+        'vpc, vpcSubnets configure the sync function, which consumer=poller does not deploy: the poller runs where you start it (context vpcId, subnetIds, securityGroupIds, createVpcEndpoints); they are ignored',
+      ],
+    );
+  });
+});
+
+describe('a quiet synth', () => {
+  it('prints no CDK warning for subnets imported by ID (their route tables are never read)', () => {
+    const warnings = warningsOf({
+      redisUrl: REDIS_URL,
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
+      createVpcEndpoints: 'true',
+    });
+
+    assert.deepEqual(warnings, []);
+  });
+
+  it('writes warnings without stack traces, which the CLI printed as bare file: lines', { timeout: 60_000 }, () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+    try {
+      // As `cdk synth` runs the app: context in CDK_CONTEXT_JSON, the assembly in CDK_OUTDIR.
+      const context = { regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: '5' };
+      const result = spawnSync(process.execPath, [APP], {
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        encoding: 'utf8',
+      });
+      assert.equal(result.status, 0, result.stderr);
+      const entries = readdirSync(outdir)
+        .filter((file) => file.endsWith('.metadata.json'))
+        .flatMap((file) => Object.values(JSON.parse(readFileSync(join(outdir, file), 'utf8')) as Record<string, unknown[]>))
+        .flat() as { type: string; data: unknown; trace?: string[] }[];
+      const messages = entries.filter((entry) => ['aws:cdk:warning', 'aws:cdk:info', 'aws:cdk:error'].includes(entry.type));
+
+      assert.ok(messages.some((entry) => String(entry.data).startsWith('maxReceiveCount=5')));
+      assert.deepEqual(
+        messages.filter((entry) => entry.trace !== undefined).map((entry) => entry.data),
+        [],
+      );
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
