@@ -14,7 +14,7 @@ import { DEFAULT_SIMULATED_ACCOUNT, type Ec2Simulator, startEc2Simulator } from 
 import { type LoopbackSqs, startLoopbackSqs } from './loopback-sqs.ts';
 import { type Pipeline, type PipelineOptions, startPipeline } from './pipeline.ts';
 import { type Poller, startPoller } from './poller.ts';
-import type { RoutedEvent } from './router.ts';
+import type { NotSent, RoutedEvent } from './router.ts';
 
 /*
  * The inventory's diagram on one machine (docs/inventory.md): the rules' events go to the FIFO queue (raw, to the
@@ -55,11 +55,12 @@ export interface InventoryPipeline {
   readonly pipeline: Pipeline;
   readonly ec2: Ec2Simulator;
   readonly account: string;
+  readonly region: string;
   /**
    * EventBridge delivering events about changes already made in EC2: each to the FIFO queue and the describe queue
    * (the rules' two targets). Events no rule matches are not delivered.
    */
-  deliver(events: readonly RoutedEvent[]): Promise<void>;
+  deliver(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   /** One run of the reconcile function, its snapshot sent into the FIFO queue. */
   reconcile(): Promise<ReconcileSummary>;
   /** Resolves once both queues are empty (everything described and applied), or after `idleMs` at the most. */
@@ -128,17 +129,30 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
     redis.on('error', () => undefined);
     closers.push(async () => redis.disconnect());
 
-    const records = async (): Promise<InventoryRecord[]> =>
-      Object.values(await redis.hgetall(inventoryKey(account, region))).map((value) => JSON.parse(value) as InventoryRecord);
+    /** Every account's and region's records (the local queue's region, and any other its events named). */
+    const records = async (): Promise<InventoryRecord[]> => {
+      const keys = new Set([inventoryKey(account, region)]);
+      for await (const found of redis.scanStream({ match: inventoryKey('*', '*'), count: 100 })) {
+        for (const key of found as string[]) keys.add(key);
+      }
+      const all: InventoryRecord[] = [];
+      for (const key of keys) {
+        for (const value of Object.values(await redis.hgetall(key))) all.push(JSON.parse(value) as InventoryRecord);
+      }
+      return all;
+    };
 
     return {
       pipeline,
       ec2,
       account,
+      region,
       async deliver(events) {
-        await pipeline.send(events);
-        for (let start = 0; start < events.length; start += 10) {
-          const chunk = events.slice(start, start + 10);
+        const notSent = await pipeline.send(events);
+        const refused = new Set(notSent.map(({ event }) => event));
+        const taken = events.filter((event) => !refused.has(event));
+        for (let start = 0; start < taken.length; start += 10) {
+          const chunk = taken.slice(start, start + 10);
           await sqs.client(region).send(
             new SendMessageBatchCommand({
               QueueUrl: describeQueue.queueUrl,
@@ -146,6 +160,7 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
             }),
           );
         }
+        return notSent;
       },
       reconcile: () =>
         reconcileHandler(
@@ -166,7 +181,11 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
       },
       records,
       async differences() {
-        const inventory = new Map((await records()).map((record) => [`${record.type}/${record.id}`, record]));
+        const inventory = new Map(
+          (await records())
+            .filter((record) => record.account === account && record.region === region)
+            .map((record) => [`${record.type}/${record.id}`, record]),
+        );
         const lines: string[] = [];
         for (const type of ASSET_TYPES) {
           const listed = (await listAssets(ec2Client, type)).map(

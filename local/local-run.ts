@@ -1,9 +1,18 @@
 import type { Readable } from 'node:stream';
-import { DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
+import { Redis } from 'ioredis';
+import { DEFAULT_ASSET_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
+import { snapshotRunKey } from '../lambda/inventory-keys.ts';
 import { CliError, oneLine } from './cli.ts';
 import { bodyKey } from './delivery-tally.ts';
 import { readEvents } from './event-stream.ts';
-import { describeForInventory } from './inventory-subscriber.ts';
+import { type InventoryPipeline, startInventoryPipeline } from './inventory-pipeline.ts';
+import {
+  describeForInventory,
+  type InventoryMessage,
+  type InventorySubscriber,
+  startInventorySubscriber,
+} from './inventory-subscriber.ts';
+import { describeChange, inventoryTable } from './inventory-table.ts';
 import { askNoMetadataService } from './local-credentials.ts';
 import { createOrderedSender } from './ordered-sender.ts';
 import { type Pipeline, startPipeline } from './pipeline.ts';
@@ -29,6 +38,8 @@ export interface LocalRun {
   readonly maxReceiveCount: number;
   readonly visibilityTimeoutSeconds: number;
   readonly concurrency: number;
+  /** The inventory too (docs/inventory.md): a simulated EC2 the events' changes are applied to, and one reconcile at the end. */
+  readonly inventory: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -60,18 +71,31 @@ export async function runLocal(run: LocalRun): Promise<number> {
   }
 
   let pipeline: Pipeline;
+  let inventory: InventoryPipeline | undefined;
+  let changes: InventorySubscriber | undefined;
   try {
-    pipeline = await startPipeline({
+    const logger = functionLogger(run.verbose, (line) => process.stderr.write(line));
+    const options = {
       region: run.region,
       redisUrl,
       maxReceiveCount: run.maxReceiveCount,
       visibilityTimeoutSeconds: run.visibilityTimeoutSeconds,
       concurrency: run.concurrency,
-      functionLogger: functionLogger(run.verbose, (line) => process.stderr.write(line)),
+      functionLogger: logger,
       functionEnv: run.env,
-      onMessage: (message) => say(`inventory <- ${describeForInventory(message)}`),
-    });
+      onMessage: (message: InventoryMessage) => say(`inventory <- ${describeForInventory(message)}`),
+    };
+    if (run.inventory) {
+      inventory = await startInventoryPipeline({ ...options, describerLogger: logger });
+      pipeline = inventory.pipeline;
+      const prefix = run.env.ASSET_TOPIC_PREFIX || DEFAULT_ASSET_TOPIC_PREFIX;
+      changes = await startInventorySubscriber(redisUrl, prefix, (message) => say(`changes <- ${describeChange(message)}`));
+      say(`ec2: a simulated EC2 (${inventory.ec2.endpoint}) that each event's change is applied to, as it happened in AWS`);
+    } else {
+      pipeline = await startPipeline(options);
+    }
   } catch (error) {
+    await inventory?.close();
     await redisServer?.stop();
     throw error;
   }
@@ -80,7 +104,7 @@ export async function runLocal(run: LocalRun): Promise<number> {
   );
 
   const input = run.input.open();
-  const replay = createReplay(run, pipeline, redisUrl, say);
+  const replay = createReplay(run, pipeline, redisUrl, say, inventory);
   const stopped = new Promise<{ readonly signal?: NodeJS.Signals; readonly code: number }>((resolve) => {
     process.once('SIGINT', () => resolve({ signal: 'SIGINT', code: 130 }));
     process.once('SIGTERM', () => resolve({ signal: 'SIGTERM', code: 143 }));
@@ -98,13 +122,20 @@ export async function runLocal(run: LocalRun): Promise<number> {
     }
     return outcome.code;
   } finally {
-    await pipeline.close();
+    await changes?.close();
+    await (inventory ?? pipeline).close();
     await redisServer?.stop();
   }
 }
 
 /** Reading, routing and sending the input, then waiting for what was sent, with the counts of the summary. */
-function createReplay(run: LocalRun, pipeline: Pipeline, redisUrl: string, say: (line: string) => void) {
+function createReplay(
+  run: LocalRun,
+  pipeline: Pipeline,
+  redisUrl: string,
+  say: (line: string) => void,
+  inventory: InventoryPipeline | undefined,
+) {
   // Idle long enough for a failing event to use up its receives and be dead-lettered.
   const idleMs = (run.maxReceiveCount + 1) * run.visibilityTimeoutSeconds * 1000 + 5000;
   const limit = pipeline.queue.maxMessageBytes;
@@ -120,7 +151,10 @@ function createReplay(run: LocalRun, pipeline: Pipeline, redisUrl: string, say: 
         stalled = true;
         say(`no progress for ${Math.round(idleMs / 1000)} s with events in the queue (is Redis up?): reading on`);
       }
-      return pipeline.send(events);
+      if (inventory === undefined) return pipeline.send(events);
+      // The change each event reports happened in EC2 first; then EventBridge delivers it to both targets.
+      for (const event of events) inventory.ec2.applyEvent(JSON.parse(event.body) as Record<string, unknown>);
+      return inventory.deliver(events);
     },
     ({ event, reason }) => say(`not sent ${event.id}: ${reason}`),
   );
@@ -188,6 +222,7 @@ function createReplay(run: LocalRun, pipeline: Pipeline, redisUrl: string, say: 
       await sender.flush();
       if (run.follow) await new Promise(() => undefined);
       await pipeline.settle(idleMs);
+      if (inventory !== undefined) await reconcileAndShow(inventory, redisUrl, idleMs, say);
       // The durable mirror (STREAM_RETENTION_HOURS): what a subscriber that missed all of it reads to catch up.
       if ((run.env.STREAM_RETENTION_HOURS ?? '').trim() !== '') {
         for (const line of await describeStreams(redisUrl, run.env.TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX)) say(line);
@@ -197,4 +232,28 @@ function createReplay(run: LocalRun, pipeline: Pipeline, redisUrl: string, say: 
       return exitCode(final);
     },
   };
+}
+
+/** The end of an inventory run: everything described, one reconcile run (as the schedule starts it), the table. */
+async function reconcileAndShow(inventory: InventoryPipeline, redisUrl: string, idleMs: number, say: (line: string) => void) {
+  await inventory.settle(idleMs);
+  const { snapshotId } = await inventory.reconcile();
+  await inventory.settle(idleMs);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const key = snapshotRunKey(
+      snapshotId,
+      inventory.account,
+      inventory.pipeline.queue.queueUrl.match(/sqs\.([a-z0-9-]+)\./)?.[1] ?? '',
+    );
+    const [created, updated, deleted, loaded] = (await redis.hmget(key, 'created', 'updated', 'deleted', 'loaded')).map(
+      (count) => count ?? '0',
+    );
+    say(
+      `reconcile ${snapshotId}: it corrected ${created} missed creates, ${updated} missed changes, ${deleted} missed deletes; ${loaded} changes came with types listed for the first time`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+  for (const line of inventoryTable(await inventory.records())) say(`  ${line}`);
 }

@@ -14,6 +14,8 @@ const USAGE = `Usage:
 Options:
   --events FILE             events to replay (a given but empty file or stdin replays nothing)
   --follow                  do not exit when the input is done; stdin is JSON lines, one event per line
+  --inventory               the inventory too: each event's change is applied to a simulated EC2, the describer
+                            keeps the records in Redis, one reconcile runs at the end, then the inventory as a table
   --queue-url URL           poll mode (repeatable; each queue's region from its URL); see node dist/poller.mjs --help
   --endpoint-url URL        poll mode: an SQS emulator's endpoint
   --wait-time-seconds S     poll mode: long polling, 1 to 20 (default 20)
@@ -43,6 +45,7 @@ function parseCommandLine(argv: readonly string[]) {
         ...POLLER_OPTIONS,
         events: { type: 'string' },
         follow: { type: 'boolean', default: false },
+        inventory: { type: 'boolean', default: false },
         'max-receive-count': { type: 'string' },
         'visibility-timeout': { type: 'string' },
       },
@@ -84,6 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
     maxReceiveCount: wholeNumber('max-receive-count', values['max-receive-count'], DEFAULT_MAX_RECEIVE_COUNT, 1, 1000),
     visibilityTimeoutSeconds: wholeNumber('visibility-timeout', values['visibility-timeout'], 5, 1, 43_200),
     concurrency,
+    inventory: values.inventory,
     env: process.env,
   });
 }

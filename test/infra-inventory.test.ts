@@ -543,10 +543,10 @@ describe('the constructs used directly', () => {
       return [];
     };
     const base = { region: REGION, schedule: scheduler.ScheduleExpression.expression('rate(6 hours)'), logRetentionDays: 30 };
-    assert.deepEqual(problems(base), ['give queue or centralBusArn, one of them', 'rules is required without inventory']);
+    assert.deepEqual(problems(base), ['give queue or centralBusArn, one of them', 'apiCallRule is required without inventory']);
     assert.deepEqual(problems({ ...base, centralBusArn: `arn:aws:events:${REGION}:${CENTRAL}:event-bus/default` }), [
       "centralBusArn needs inventory: the central account takes members' snapshots into its inventory only",
-      'rules is required without inventory',
+      'apiCallRule is required without inventory',
     ]);
   });
 });

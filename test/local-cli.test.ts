@@ -64,6 +64,43 @@ describe('npm start', () => {
     );
   });
 
+  it('--inventory: the samples change a simulated EC2, the inventory follows, one reconcile finds it whole, the table shows it', {
+    timeout: 60_000,
+  }, async () => {
+    const admin = new Redis(redis.url);
+    track({ close: () => admin.disconnect() });
+    await admin.flushall();
+
+    const { code, stdout } = await run(['--inventory'], { env: { REDIS_URL: redis.url } }).exited;
+
+    const lines = stdout.trim().split('\n');
+    assert.equal(code, 0, stdout);
+    // The raw events still reach the seed's channel, and the change feed says what the inventory learned.
+    assert.equal(lines.filter((line) => line.startsWith('inventory <- ')).length, routeEvents(sampleEvents()).routed.length);
+    assert.ok(
+      lines.some((line) =>
+        /^changes <- topic-account-asset-changes-123456789012 {2}created {2}instance {2}i-0a1b2c3d4e5f67890 {2}stopped {2}web-1$/.test(
+          line,
+        ),
+      ),
+    );
+    // The live events missed nothing the samples changed; the default VPC, which no event named, was loaded.
+    assert.ok(
+      lines.some((line) => /^reconcile \S+: it corrected 0 missed creates, 0 missed changes, 0 missed deletes;/.test(line)),
+    );
+    // The table, as Redis holds it: the terminated instance and the deleted VPC are tombstones.
+    const row = (pattern: RegExp) => lines.find((line) => pattern.test(line));
+    assert.ok(row(/^ {2}instance {2}i-0a1b2c3d4e5f67890 +us-east-1 +stopped +web-1 /));
+    assert.ok(row(/^ {2}instance {2}i-0fedcba9876543210 +us-east-1 +deleted \(terminated\) /));
+    assert.ok(row(/^ {2}vpc {7}vpc-0b1c2d3e4f5a6b7c8 +us-east-1 +deleted \(not-found\) /));
+    const records = await admin.hgetall('{management-events-sync}:inventory:123456789012:us-east-1');
+    assert.equal(lines.filter((line) => /^ {2}(instance|vpc|subnet) /.test(line)).length, Object.keys(records).length);
+    assert.equal(
+      lines.at(-1),
+      `delivered ${routeEvents(sampleEvents()).routed.length}/${routeEvents(sampleEvents()).routed.length} events, 0 dead-lettered`,
+    );
+  });
+
   it("with STREAM_RETENTION_HOURS, leaves every delivered event in its account's stream for a consumer that was away", {
     timeout: 60_000,
   }, async () => {
