@@ -250,7 +250,7 @@ describe('the reconcile function', () => {
   it('refuses to start without its queue, naming it', () => {
     assert.throws(
       () => createReconcileHandler({ env: { AWS_REGION: REGION }, logger: createJsonLogger(() => {}) }),
-      /QUEUE_URL must be the URL of the FIFO queue/,
+      /QUEUE_URL \(the FIFO queue\) or, in a member account, CENTRAL_BUS_ARN \(the central default bus\) is required/,
     );
   });
 });
