@@ -42,6 +42,8 @@ export interface DeadLetter {
   readonly sentAt: string;
   readonly eventId: string;
   readonly detailType: string;
+  /** Why it is here: the reason the function parked it with, or that it failed every receive SQS allowed. */
+  readonly why: string;
 }
 
 export interface DlqDeps {
@@ -95,8 +97,9 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
         item.sentAt,
         item.eventId,
         item.detailType,
+        item.why,
       ]);
-      for (const line of table(['MESSAGE ID', 'GROUP', 'RECEIVES', 'SENT', 'EVENT ID', 'DETAIL-TYPE'], rows)) write(line);
+      for (const line of table(['MESSAGE ID', 'GROUP', 'RECEIVES', 'SENT', 'EVENT ID', 'DETAIL-TYPE', 'WHY'], rows)) write(line);
     }
     if (!values.redrive) return 0;
     if (waiting === 0 && listed.length === 0) {
@@ -152,6 +155,7 @@ export async function listDeadLetters(
           VisibilityTimeout: options.visibilitySeconds,
           WaitTimeSeconds: 0,
           MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['parked-reason'],
         }),
       );
       const fresh = Messages.filter((message) => message.MessageId !== undefined && !seen.has(message.MessageId));
@@ -191,7 +195,15 @@ function describeDeadLetter(message: Message): DeadLetter {
     sentAt: Number.isFinite(sent) ? new Date(sent).toISOString() : '-',
     eventId: typeof event.id === 'string' ? event.id : '(not JSON or no id)',
     detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : '-',
+    why: reasonOf(message.MessageAttributes?.['parked-reason']?.StringValue),
   };
+}
+
+/** Parked by the function (its reason, one printable line), or moved by SQS after maxReceiveCount receives. */
+function reasonOf(parked: string | undefined): string {
+  if (parked === undefined) return 'failed every receive (maxReceiveCount)';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is taken out.
+  return `parked: ${parked.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 160)}`;
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {

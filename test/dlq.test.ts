@@ -37,10 +37,20 @@ describe('npm run dlq', () => {
     for (const [group, body] of [
       ['ec2-instances-events', JSON.stringify({ id: 'evt-1', 'detail-type': 'EC2 Instance State-change Notification' })],
       ['management-events-tags', JSON.stringify({ id: 'evt-2', 'detail-type': 'Tag Change on Resource' })],
-      ['api-calls', 'not json at all'],
     ]) {
       await real.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: body, MessageGroupId: group }));
     }
+    // As the function parks a record that can never be published, saying why.
+    await real.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: 'not json at all',
+        MessageGroupId: 'api-calls',
+        MessageAttributes: {
+          'parked-reason': { DataType: 'String', StringValue: 'InvalidBodyError: body is not valid JSON\u001b[31m' },
+        },
+      }),
+    );
   });
   after(async () => {
     real.destroy();
@@ -70,10 +80,10 @@ describe('npm run dlq', () => {
     assert.equal(code, 0);
     assert.match(lines[0] ?? '', /: about 3 messages waiting; listed 3 \(each hidden for at most 10 s/);
     const rows = lines.slice(2).map((line) => line.split(/\s{2,}/));
-    assert.deepEqual(rows.map(([, group, receives, , eventId]) => [group, receives, eventId]).sort(), [
-      ['api-calls', '1', '(not JSON or no id)'],
-      ['ec2-instances-events', '1', 'evt-1'],
-      ['management-events-tags', '1', 'evt-2'],
+    assert.deepEqual(rows.map(([, group, receives, , eventId, , why]) => [group, receives, eventId, why]).sort(), [
+      ['api-calls', '1', '(not JSON or no id)', 'parked: InvalidBodyError: body is not valid JSON [31m'],
+      ['ec2-instances-events', '1', 'evt-1', 'failed every receive (maxReceiveCount)'],
+      ['management-events-tags', '1', 'evt-2', 'failed every receive (maxReceiveCount)'],
     ]);
     // Visible again right away: a receive now gets all three (one per group).
     const { Messages = [] } = await real.send(
