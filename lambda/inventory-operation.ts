@@ -13,7 +13,7 @@ import {
 } from './inventory-events.ts';
 import type { EventObject } from './records.ts';
 
-/** Why a record's record is deleted; absent-from-snapshot is decided in Redis, once a listing is complete. */
+/** Why a record is a tombstone; absent-from-snapshot is decided in Redis, once a listing is complete. */
 export type DeletedReason = 'terminated' | 'not-found' | 'absent-from-snapshot';
 
 /** One asset as one observation saw it: its description as JSON text, or none when EC2 no longer knows it. */
