@@ -5,8 +5,22 @@
  * or `requestParameters.instancesSet.items[].instanceId`). The ARN list `resources` is empty for these events.
  */
 
-/** Most specific first: a subnet call also names its VPC, an instance call may name its subnet. */
-const ID_KEYS = ['instanceId', 'subnetId', 'vpcId'] as const;
+/**
+ * Most specific first: a subnet call also names its VPC, an instance call may name its subnet. Then what names an
+ * asset only indirectly (an interface, a volume, an address association or allocation, an exclusion): the describer
+ * resolves those; here they are shown as they are. Newer calls write the keys in PascalCase (`InstanceId`).
+ */
+const ID_KEYS = [
+  'instanceid',
+  'subnetid',
+  'vpcid',
+  'networkinterfaceid',
+  'volumeid',
+  'associationid',
+  'attachmentid',
+  'allocationid',
+  'exclusionid',
+] as const;
 
 /** The instance, subnet or VPC ID the call is about, or undefined when neither part names one. */
 export function cloudTrailResourceId(detail: Record<string, unknown>): string | undefined {
@@ -28,8 +42,9 @@ function collectIds(root: unknown, found: Map<string, string>): void {
   const stack: [unknown, unknown][] = [[undefined, root]];
   while (stack.length > 0) {
     const [key, value] = stack.pop() ?? [];
-    if (typeof key === 'string' && (ID_KEYS as readonly string[]).includes(key) && typeof value === 'string') {
-      if (!found.has(key)) found.set(key, value);
+    const name = typeof key === 'string' ? key.toLowerCase() : undefined;
+    if (name !== undefined && (ID_KEYS as readonly string[]).includes(name) && typeof value === 'string') {
+      if (!found.has(name)) found.set(name, value);
     } else if (typeof value === 'object' && value !== null) {
       const entries: [unknown, unknown][] = Array.isArray(value) ? value.map((item) => [undefined, item]) : Object.entries(value);
       // Last first onto the stack, so that the first entry is looked at first, as recursion would.

@@ -1,7 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
 import { queueName } from '../../infra/rules.ts';
-import { localSqsClient } from '../../local/local-queue.ts';
+import { startLoopbackSqs } from '../../local/loopback-sqs.ts';
 import { SQS_MAX_MESSAGE_BYTES } from '../../reconcile/snapshot-events.ts';
 
 export interface ReceivedMessage {
@@ -22,8 +21,9 @@ export interface SnapshotQueue {
  * SQS's newer 1 MiB): a part over the limit is refused here as it would be by a queue with the classic limit.
  */
 export async function startSnapshotQueue(region = 'us-east-1'): Promise<SnapshotQueue> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
-  const queue = server.createQueue(queueName(region), {
+  // On 127.0.0.1 only, as every server the project starts.
+  const server = await startLoopbackSqs(region);
+  const queue = await server.createQueue(queueName(region), {
     region,
     attributes: {
       FifoQueue: 'true',
@@ -31,7 +31,7 @@ export async function startSnapshotQueue(region = 'us-east-1'): Promise<Snapshot
       MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
     },
   });
-  const sqs = localSqsClient(server.address, region);
+  const sqs = server.client(region);
   return {
     sqs,
     queueUrl: queue.queueUrl,
@@ -58,9 +58,6 @@ export async function startSnapshotQueue(region = 'us-east-1'): Promise<Snapshot
         );
       }
     },
-    async close() {
-      sqs.destroy();
-      await server.stop();
-    },
+    close: () => server.stop(),
   };
 }
