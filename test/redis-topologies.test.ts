@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
+import { subnet } from './helpers/ec2-assets.ts';
+import { assetState, at, CHANGES, snapshotPart } from './helpers/inventory-records.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
 import { type RedisCluster, startRedisCluster } from './helpers/redis-cluster.ts';
@@ -19,6 +21,8 @@ const OTHER_CHANNEL = `topic-account-management-events-${OTHER_ACCOUNT}`;
 function groupOf(count: number, group = 'ec2-instances-events', account = ACCOUNT) {
   return Array.from({ length: count }, (_, i) => sqsRecord({ body: stateChange(`i-${group}`, `step-${i}`, account), group }));
 }
+
+const isRecord = <T>(item: T | undefined): item is T => item !== undefined;
 
 const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier);
@@ -308,6 +312,39 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
     assert.deepEqual(
       logs.withMessage('batch processed').map((summary) => summary.zeroReceivers),
       [0, 0],
+    );
+  });
+
+  it('keeps the inventory in one call per batch: descriptions, raw events and a complete snapshot, every key in one slot', async () => {
+    // Prepare: the change feed heard on a node other than the one holding the keys, raw events in the same batches.
+    const changes = track(await subscribe(cluster.nodes[2]?.url ?? '', CHANGES));
+    const handler = track(createHandler({ env: { REDIS_URL: cluster.url, INVENTORY: 'true' }, logger: captureLogs().logger }));
+    const raw = groupOf(2, 'a');
+
+    // Act
+    const first = await handler(
+      sqsEvent([raw[0], assetState({ type: 'subnet', items: [subnet(1), subnet(2)], observedAt: at(-60) })].filter(isRecord)),
+      lambdaContext(),
+    );
+    const second = await handler(
+      sqsEvent(
+        [
+          raw[1],
+          snapshotPart({ snapshotId: 'cluster', type: 'subnet', part: 1, parts: 1, items: [subnet(2)], observedAt: at(0) }),
+        ].filter(isRecord),
+      ),
+      lambdaContext(),
+    );
+    await changes.waitFor(3);
+
+    // Assess: no CROSSSLOT, no MOVED left unanswered: every record applied; subnet 1 deleted by the snapshot.
+    assert.deepEqual([...failedIds(first), ...failedIds(second)], []);
+    assert.deepEqual(
+      changes.received.map((item) => {
+        const { change, id } = JSON.parse(item.message);
+        return `${change} ${id}`;
+      }),
+      [`created ${subnet(1).SubnetId}`, `created ${subnet(2).SubnetId}`, `deleted ${subnet(1).SubnetId}`],
     );
   });
 
