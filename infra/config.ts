@@ -53,6 +53,7 @@ export const CONTEXT_KEYS = [
   'redisMaxIdleSeconds',
   'inventory',
   'inventoryTombstoneHours',
+  'inventoryFeedBytesPerSecond',
   'assetTopicPrefix',
   'memberAssetsBucketPrefix',
   'dashboard',
@@ -199,6 +200,7 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}, ear
     ...inventoryContext(read),
     archiveRetentionDays: number('archiveRetentionDays'),
     inventoryTombstoneHours: number('inventoryTombstoneHours'),
+    inventoryFeedBytesPerSecond: number('inventoryFeedBytesPerSecond'),
     assetTopicPrefix: text('assetTopicPrefix'),
     dashboard: bool('dashboard'),
   };

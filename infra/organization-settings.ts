@@ -41,6 +41,7 @@ const CENTRAL_ONLY: Readonly<Record<string, string | undefined>> = {
   redisCluster: undefined,
   redisMaxIdleSeconds: undefined,
   inventoryTombstoneHours: undefined,
+  inventoryFeedBytesPerSecond: undefined,
   assetTopicPrefix: undefined,
 };
 

@@ -75,6 +75,7 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
     environment.INVENTORY = 'true';
     environment.ASSET_TOPIC_PREFIX = settings.assetTopicPrefix;
     environment.INVENTORY_TOMBSTONE_HOURS = String(settings.inventoryTombstoneHours);
+    environment.INVENTORY_FEED_BYTES_PER_SECOND = String(settings.inventoryFeedBytesPerSecond);
   }
 
   const fn = new lambda.Function(scope, 'SyncFunction', {

@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import {
   CLUSTER_REQUIRE_SUBSCRIBER_PROBLEM,
   DEFAULT_ASSET_TOPIC_PREFIX,
+  DEFAULT_INVENTORY_FEED_BYTES_PER_SECOND,
   DEFAULT_INVENTORY_TOMBSTONE_HOURS,
   DEFAULT_TOPIC_PREFIX,
   MAX_INVENTORY_TOMBSTONE_HOURS,
@@ -195,6 +196,12 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps, Invent
    */
   readonly inventoryTombstoneHours?: number;
   /**
+   * The inventory's change feed is published no faster than this, on average, by everything writing to the Redis
+   * (INVENTORY_FEED_BYTES_PER_SECOND): a subscriber that reads this fast is never dropped by Redis. 0: unpaced.
+   * @default 1000000
+   */
+  readonly inventoryFeedBytesPerSecond?: number;
+  /**
    * The inventory's change feed goes to this prefix and the account (ASSET_TOPIC_PREFIX); not `topicPrefix`.
    * @default 'topic-account-asset-changes-'
    */
@@ -223,6 +230,7 @@ export const SYNC_DEFAULTS = {
   resourceTypes: SUPPORTED_RESOURCE_TYPES as readonly ResourceType[],
   inventory: false,
   inventoryTombstoneHours: DEFAULT_INVENTORY_TOMBSTONE_HOURS,
+  inventoryFeedBytesPerSecond: DEFAULT_INVENTORY_FEED_BYTES_PER_SECOND,
   assetTopicPrefix: DEFAULT_ASSET_TOPIC_PREFIX,
   dashboard: true,
 } as const;
@@ -328,6 +336,7 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
   problems.push(...inventoryOptionProblems(props));
   checkWholeNumber(problems, 'archiveRetentionDays', props.archiveRetentionDays, 1, 3650);
   checkWholeNumber(problems, 'inventoryTombstoneHours', props.inventoryTombstoneHours, 1, MAX_INVENTORY_TOMBSTONE_HOURS);
+  checkWholeNumber(problems, 'inventoryFeedBytesPerSecond', props.inventoryFeedBytesPerSecond, 0, 1_000_000_000);
   checkBoolean(problems, 'dashboard', props.dashboard);
   return problems;
 }
@@ -393,6 +402,7 @@ export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: r
 /** The sync function's inventory settings, and their variables. */
 const INVENTORY_KEYS = [
   ['inventoryTombstoneHours', 'INVENTORY_TOMBSTONE_HOURS'],
+  ['inventoryFeedBytesPerSecond', 'INVENTORY_FEED_BYTES_PER_SECOND'],
   ['assetTopicPrefix', 'ASSET_TOPIC_PREFIX'],
 ] as const;
 

@@ -31,6 +31,19 @@ export class OutcomeUnknownError extends Error {
   override name = 'OutcomeUnknownError';
 }
 
+/**
+ * Not applied now: the inventory's change feed has spent its budget (INVENTORY_FEED_BYTES_PER_SECOND). Nothing is
+ * lost: SQS hands the record out again after `retryAfterSeconds`, and the records behind it in its group wait too.
+ */
+export class PacedError extends Error {
+  override name = 'PacedError';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** The function's environment is invalid; every record fails until it is fixed. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -3,13 +3,14 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE, RESPONSE_MARGIN_MS } from './config.ts';
 import { type ContainerOptions, createContainer } from './container.ts';
+import { PacedError } from './errors.ts';
 import { createJsonLogger } from './log.ts';
 import { publishBatch, type RecordOutcome } from './publish-batch.ts';
 import type { QueueActions } from './queue-actions.ts';
 import { messageGroupOf } from './records.ts';
 import { streamKey } from './redis-script.ts';
 import { reportBatch } from './report.ts';
-import { retryDelaySeconds } from './retry-delay.ts';
+import { FIRST_RETRY_DELAY_SECONDS, retryDelaySeconds } from './retry-delay.ts';
 
 export type SettledRecord = PromiseSettledResult<string>;
 export type SyncHandler = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & { close(): Promise<void> };
@@ -64,7 +65,6 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
     }
     if (queue !== undefined) await delayRetries(outcomes, queue, deadline);
     reportBatch(outcomes, startedAt, metrics, logger);
-    await paceChangeFeed(outcomes, startedAt, deadline);
     return outcomes.map(
       (outcome): SettledRecord =>
         outcome.error === undefined || outcome.parkedIn !== undefined
@@ -79,32 +79,24 @@ export function createHandler(options: Partial<ContainerOptions> = {}): SyncHand
    */
   const delayRetries = async (outcomes: readonly RecordOutcome[], queue: QueueActions, deadline: number) => {
     const failed = outcomes.filter((item) => item.error !== undefined && item.parkedIn === undefined);
-    const receives = new Map<string, number>();
-    for (const { group, record } of failed) {
-      const count = Number(record.attributes?.ApproximateReceiveCount) || 1;
-      receives.set(group, Math.max(receives.get(group) ?? 1, count));
+    const delays = new Map<string, number>();
+    for (const { group, record, error } of failed) {
+      // A paced record comes back when the feed has budget again; any other after its receive count's delay.
+      const seconds =
+        error instanceof PacedError
+          ? error.retryAfterSeconds
+          : retryDelaySeconds(Number(record.attributes?.ApproximateReceiveCount) || 1);
+      delays.set(group, Math.max(delays.get(group) ?? 0, seconds));
     }
-    const requests = failed.map((item) => ({ record: item.record, seconds: retryDelaySeconds(receives.get(item.group) ?? 1) }));
+    const requests = failed.map((item) => ({
+      record: item.record,
+      seconds: delays.get(item.group) ?? FIRST_RETRY_DELAY_SECONDS,
+    }));
     try {
       await queue.delay(requests, deadline - Date.now());
     } catch (error) {
       logger.warn('could not delay the retry of failed records: they come back after the visibility timeout', { error });
     }
-  };
-
-  /**
-   * After a batch that published much on the change feed (a snapshot's parts), the function answers no sooner than
-   * the feed's rate allows: SQS hands out the group's next batch only then, so the feed's average stays within it.
-   * Inventory messages share one message group: one batch at a time, whatever the concurrency.
-   */
-  const paceChangeFeed = async (outcomes: readonly RecordOutcome[], startedAt: number, deadline: number) => {
-    const bytes = outcomes.reduce((sum, item) => sum + (item.applied?.feedBytes ?? 0), 0);
-    if (bytes === 0) return;
-    // Something was applied, so the configuration is valid.
-    const rate = container.config().inventory?.feedBytesPerSecond ?? 0;
-    if (rate === 0) return;
-    const waitMs = Math.min(startedAt + (bytes / rate) * 1000, deadline) - Date.now();
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   };
 
   // No early-timeout timer: every wait above ends before the deadline, so the function answers for itself.

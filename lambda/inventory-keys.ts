@@ -16,6 +16,14 @@ export function tombstonesKey(account: string, region: string): string {
   return `${SCRIPT_KEY}:inventory-tombstones:${account}:${region}`;
 }
 
+/** The newest observation among the purged tombstones of an account and region: anything older is stale. */
+export function purgedKey(account: string, region: string): string {
+  return `${SCRIPT_KEY}:inventory-purged:${account}:${region}`;
+}
+
+/** The change feed's budget (a token bucket in bytes), one for everything that writes to this Redis. */
+export const FEED_BUDGET_KEY = `${SCRIPT_KEY}:inventory-feed`;
+
 /** Set once a type of an account and region was listed completely: from then on, what a snapshot corrects was missed. */
 export function seededKey(account: string, region: string, type: AssetType): string {
   return `${SCRIPT_KEY}:inventory-seeded:${account}:${region}:${type}`;

@@ -49,6 +49,8 @@ export class InvalidInventoryMessageError extends InvalidBodyError {
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** An observation this far ahead of the function's clock is not one: it would outrank every real one after it. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const SNAPSHOT_ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_PARTS = 100_000;
 
@@ -56,7 +58,7 @@ const MAX_PARTS = 100_000;
  * The operation an "Asset State" or "Asset Snapshot" event asks for; undefined for any other event (published as it
  * is). Everything that goes into a Redis key or record is checked here, so the script can build records from parts.
  */
-export function inventoryOperation(event: EventObject): InventoryOperation | undefined {
+export function inventoryOperation(event: EventObject, now = Date.now()): InventoryOperation | undefined {
   const state = event.source === STATE_SOURCE && event['detail-type'] === STATE_DETAIL_TYPE;
   const snapshot = event.source === SNAPSHOT_SOURCE && event['detail-type'] === SNAPSHOT_DETAIL_TYPE;
   if (!state && !snapshot) return undefined;
@@ -76,6 +78,7 @@ export function inventoryOperation(event: EventObject): InventoryOperation | und
   // A snapshot of an older reconcile names no observation time: its listing began at the event's time.
   const observedAt =
     isoMilliseconds(detail.observedAt ?? (snapshot ? event.time : undefined)) ?? problem('observedAt is not a time');
+  if (Date.parse(observedAt) > now + MAX_CLOCK_SKEW_MS) problem(`observedAt ${observedAt} is in the future`);
   const items = Array.isArray(detail.items) ? detail.items : problem('items is not a list');
   const observations: Observation[] = items.map((item) => {
     const id = assetId(type, item);
@@ -97,7 +100,7 @@ export function inventoryOperation(event: EventObject): InventoryOperation | und
     typeof detail.snapshotId === 'string' && SNAPSHOT_ID.test(detail.snapshotId) ? detail.snapshotId : problem('no snapshotId');
   const parts = wholeNumber(detail.parts, 1, MAX_PARTS) ?? problem('parts is not a whole number');
   const part = wholeNumber(detail.part, 1, parts) ?? problem(`part is not a whole number from 1 to ${parts}`);
-  const types = Array.isArray(detail.types) ? detail.types.filter(isAssetType).length : ASSET_TYPES.length;
+  const types = Array.isArray(detail.types) ? new Set(detail.types.filter(isAssetType)).size : ASSET_TYPES.length;
   return {
     source: 'snapshot',
     account,

@@ -10,6 +10,8 @@ export const METRIC_NAMES = {
   outcomeUnknown: 'RecordsOutcomeUnknown',
   /** Records that can never be published, moved to the dead-letter queue by the function itself. */
   parked: 'RecordsParked',
+  /** Inventory messages held back by the change feed's pacing (INVENTORY_FEED_BYTES_PER_SECOND), retried later. */
+  paced: 'RecordsPaced',
   zeroReceivers: 'ZeroReceiverPublishes',
   oldestEventAgeMs: 'OldestEventAge',
   /** One value per published record: milliseconds from the event's `time` to its publish (p50, p99). */

@@ -3,6 +3,7 @@ import {
   InvalidBodyError,
   NoSubscriberError,
   OutcomeUnknownError,
+  PacedError,
   PrecedingRecordFailedError,
   RedisPublishError,
 } from './errors.ts';
@@ -24,6 +25,8 @@ export interface InventoryMessage {
   readonly channel: string;
   readonly stream?: string;
   readonly tombstoneHours: number;
+  /** The change feed's budget, shared by everything that writes to this Redis; 0: unpaced. */
+  readonly feedBytesPerSecond: number;
 }
 
 export type OutgoingMessage = PublishMessage | InventoryMessage;
@@ -126,6 +129,7 @@ export interface BatchOptions {
     /** Each account's change feed: prefix + account. */
     readonly changePrefix: string;
     readonly tombstoneHours: number;
+    readonly feedBytesPerSecond: number;
   };
 }
 
@@ -198,7 +202,13 @@ export async function publishBatch(
       sendable.push(
         inventory === undefined
           ? { channel, body: record.body, stream }
-          : { inventory, channel, stream, tombstoneHours: options.inventory?.tombstoneHours ?? 24 },
+          : {
+              inventory,
+              channel,
+              stream,
+              tombstoneHours: options.inventory?.tombstoneHours ?? 24,
+              feedBytesPerSecond: options.inventory?.feedBytesPerSecond ?? 0,
+            },
       );
     }
     return sendable;
@@ -248,6 +258,7 @@ function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResu
   const published = result.answers.length;
   const unknownEnd = result.error instanceof OutcomeUnknownError ? published + (result.unknown ?? 0) : published;
   let blockedBy: string | undefined;
+  let pacedBy: PacedError | undefined;
   // Positions count the records that were sent or could have been: a parked record never takes one.
   let position = -1;
   for (const item of members) {
@@ -264,6 +275,9 @@ function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResu
       } else if (position < unknownEnd) {
         // Every record of a call that went unanswered shares its doubt: Redis may have published it.
         item.error = result.error;
+      } else if (pacedBy !== undefined) {
+        // Held back behind a paced record: it waits with it, as SQS would hand out nothing of the group anyway.
+        item.error = new PacedError(`held back behind ${blockedBy}: ${pacedBy.message}`, pacedBy.retryAfterSeconds);
       } else if (blockedBy !== undefined) {
         item.error = new PrecedingRecordFailedError(blockedBy);
       } else {
@@ -271,6 +285,9 @@ function settleGroup(members: readonly RecordOutcome[], result: GroupPublishResu
       }
     }
     // A bad body keeps the reason it names; every later record of the group is held back for order.
-    if (item.error !== undefined) blockedBy ??= item.record.messageId;
+    if (item.error !== undefined && blockedBy === undefined) {
+      blockedBy = item.record.messageId;
+      if (item.error instanceof PacedError) pacedBy = item.error;
+    }
   }
 }

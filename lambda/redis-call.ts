@@ -1,5 +1,14 @@
-import { OutcomeUnknownError, RedisPublishError } from './errors.ts';
-import { inventoryKey, seededKey, snapshotPartsKey, snapshotRunKey, snapshotSeenKey, tombstonesKey } from './inventory-keys.ts';
+import { OutcomeUnknownError, PacedError, RedisPublishError } from './errors.ts';
+import {
+  FEED_BUDGET_KEY,
+  inventoryKey,
+  purgedKey,
+  seededKey,
+  snapshotPartsKey,
+  snapshotRunKey,
+  snapshotSeenKey,
+  tombstonesKey,
+} from './inventory-keys.ts';
 import type {
   GroupPublishResult,
   InventoryApplied,
@@ -16,6 +25,10 @@ export type Groups = readonly (readonly OutgoingMessage[])[];
 export type CallOutcome = { readonly results: GroupPublishResult[]; readonly retry?: boolean };
 
 const NOT_WRITTEN = /enableOfflineQueue options is false/;
+/** The feed's budget holds this many seconds of its rate: well under the 8 MB Redis keeps for a subscriber at 1 MB/s. */
+const FEED_BURST_SECONDS = 4;
+const SPARE_MARGIN_MS = 10_000;
+const PACED = /^PACED (\d+) ms/;
 const COMPILE_ERROR = /Error compiling script/i;
 const CLUSTER_REDIRECT = /^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)\b/;
 
@@ -46,9 +59,14 @@ export function scriptArguments(
 /** 'i', the header (where and what), then each observation as id, item JSON, deleted reason. */
 function inventoryEntries(message: InventoryMessage, stream: number, key: (name: string) => number): string[] {
   const { account, region, type, observedAt, source, observations, snapshot } = message.inventory;
+  const rate = message.feedBytesPerSecond;
   const header = {
     hash: key(inventoryKey(account, region)),
     tombstones: key(tombstonesKey(account, region)),
+    purged: key(purgedKey(account, region)),
+    feed: rate === 0 ? 0 : key(FEED_BUDGET_KEY),
+    rate,
+    burst: rate * FEED_BURST_SECONDS,
     stream,
     channel: message.channel,
     account,
@@ -60,6 +78,8 @@ function inventoryEntries(message: InventoryMessage, stream: number, key: (name:
     ...(snapshot === undefined
       ? {}
       : {
+          // Records observed this little before the listing began are spared too: EC2 may not list them yet.
+          spareFrom: new Date(Date.parse(observedAt) - SPARE_MARGIN_MS).toISOString(),
           snapshot: {
             seen: key(snapshotSeenKey(snapshot.id, account, region, type)),
             received: key(snapshotPartsKey(snapshot.id, account, region, type)),
@@ -167,7 +187,12 @@ function parseGroupReply(reply: unknown[], cluster: boolean): GroupPublishResult
     } else if (Array.isArray(item)) {
       answers.push(inventoryApplied(item.map(Number)));
     } else {
-      return { answers, error: new RedisPublishError(`Redis refused: ${String(item)}`) };
+      const text = String(item);
+      const paced = PACED.exec(text);
+      if (paced !== null) {
+        return { answers, error: new PacedError(text, Math.max(1, Math.ceil(Number(paced[1]) / 1000))) };
+      }
+      return { answers, error: new RedisPublishError(`Redis refused: ${text}`) };
     }
   }
   return { answers };

@@ -19,7 +19,7 @@ const SCRIPT_BODY = `
 local stopOnZero = ARGV[1] == '1'
 local minId = ARGV[2]
 local now = tonumber(ARGV[3])
--- Bytes published on the change feed: the function paces the feed by them.
+-- Bytes published on the change feed in this call: each op spends them from the feed's budget.
 local fed = 0
 
 local function refused(reply)
@@ -39,19 +39,35 @@ end
 -- A record's fixed head, read without decoding its item (the last member): its observation time and whether deleted.
 local HEAD = '^{"type":"[^"]*","id":"[^"]*","account":"[^"]*","region":"[^"]*","observedAt":"([^"]*)","deleted":(%a+)'
 
--- Applies one observation: a record is replaced only by a later one; a change is published on the op's channel.
+-- A record's observation time, whether it is a tombstone, and its item as JSON text. One written in another shape (by
+-- hand, by a tool) is decoded: it keeps its protection against older observations.
+local function readRecord(old)
+  local oldAt, deleted = string.match(old, HEAD)
+  if oldAt then
+    local start = string.find(old, ',"item":', 1, true)
+    return oldAt, deleted == 'true', start and string.sub(old, start + 8, -2) or 'null'
+  end
+  local ok, record = pcall(cjson.decode, old)
+  if ok and type(record) == 'table' and type(record.observedAt) == 'string' then
+    return record.observedAt, record.deleted == true, record.item == nil and 'null' or cjson.encode(record.item)
+  end
+  return nil, false, 'null'
+end
+
+-- Applies one observation: a record is replaced only by a later one; a change is published on the op's channel
+-- before the record is written, so that a refusal leaves the record as it was and the retry does it all again.
 -- Returns created, updated, deleted, same or stale, or nil and Redis' error.
 local function observe(op, keys, id, item, reason, at, source)
   local field = op.type .. '/' .. id
   local old = redis.pcall('HGET', keys.hash, field)
   if refused(old) then return nil, old.err end
-  local oldItem, oldDeleted
+  local oldAt, oldDeleted, oldItem
   if old then
-    local oldAt, deleted = string.match(old, HEAD)
+    oldAt, oldDeleted, oldItem = readRecord(old)
     if oldAt and at <= oldAt then return 'stale' end
-    oldDeleted = deleted == 'true'
-    local start = string.find(old, ',"item":', 1, true)
-    if start then oldItem = string.sub(old, start + 8, -2) end
+  elseif keys.purgedUpTo and at <= keys.purgedUpTo then
+    -- No older than a tombstone already purged: it must not bring a deleted asset back.
+    return 'stale'
   end
   local deleted = reason ~= ''
   -- EC2 no longer knows it: the tombstone keeps what it was.
@@ -64,6 +80,13 @@ local function observe(op, keys, id, item, reason, at, source)
   elseif oldItem ~= item then
     change = 'updated'
   end
+  if change ~= 'same' then
+    local message = '{"change":"' .. change .. '","type":"' .. op.type .. '","id":"' .. id .. '","account":"' .. op.account ..
+      '","region":"' .. op.region .. '","observedAt":"' .. at .. '","item":' .. item .. '}'
+    local _, err = publish(op.channel, keys.stream, message)
+    if err then return nil, err end
+    fed = fed + #message
+  end
   local head = '{"type":"' .. op.type .. '","id":"' .. id .. '","account":"' .. op.account .. '","region":"' .. op.region ..
     '","observedAt":"' .. at .. '"'
   local state = deleted and ('true,"reason":"' .. reason .. '"') or 'false'
@@ -75,21 +98,23 @@ local function observe(op, keys, id, item, reason, at, source)
     written = redis.pcall('ZREM', keys.tombstones, field)
   end
   if refused(written) then return nil, written.err end
-  if change ~= 'same' then
-    local message = '{"change":"' .. change .. '","type":"' .. op.type .. '","id":"' .. id .. '","account":"' .. op.account ..
-      '","region":"' .. op.region .. '","observedAt":"' .. at .. '","item":' .. item .. '}'
-    local _, err = publish(op.channel, keys.stream, message)
-    if err then return nil, err end
-    fed = fed + #message
-  end
   return change
 end
 
--- Tombstones older than the op's hours go, a bounded number per call.
+-- Tombstones older than the op's hours go, a bounded number per call; the newest observation purged is kept, so
+-- that an older one arriving later is known as stale.
 local function purge(op, keys)
   local expired = redis.pcall('ZRANGEBYSCORE', keys.tombstones, '-inf', now - op.ttl, 'LIMIT', 0, 100)
   if refused(expired) then return expired.err end
   for _, field in ipairs(expired) do
+    local old = redis.pcall('HGET', keys.hash, field)
+    if refused(old) then return old.err end
+    local oldAt = old and readRecord(old)
+    if oldAt and (not keys.purgedUpTo or oldAt > keys.purgedUpTo) then
+      keys.purgedUpTo = oldAt
+      local marked = redis.pcall('SET', KEYS[op.purged], oldAt)
+      if refused(marked) then return marked.err end
+    end
     local gone = redis.pcall('HDEL', keys.hash, field)
     if refused(gone) then return gone.err end
     gone = redis.pcall('ZREM', keys.tombstones, field)
@@ -97,9 +122,40 @@ local function purge(op, keys)
   end
 end
 
+-- The change feed's budget in bytes, shared by every function and region writing to this Redis: a token bucket that
+-- fills at op.rate bytes a second up to op.burst. An op starts only with budget left (else PACED and the wait).
+local function budget(op)
+  if op.feed == 0 then return math.huge end
+  local state = redis.pcall('HMGET', KEYS[op.feed], 'tokens', 'at')
+  if refused(state) then return nil, state.err end
+  local tokens, at = tonumber(state[1]), tonumber(state[2])
+  if not tokens or not at then return op.burst end
+  return math.min(op.burst, tokens + math.max(0, now - at) * op.rate / 1000)
+end
+
+local function spend(op, tokens, bytes)
+  if op.feed == 0 then return nil end
+  local r = redis.pcall('HSET', KEYS[op.feed], 'tokens', tostring(tokens - bytes), 'at', now)
+  if refused(r) then return r.err end
+  r = redis.pcall('EXPIRE', KEYS[op.feed], 3600)
+  if refused(r) then return r.err end
+end
+
+local function paced(op, tokens)
+  return 'PACED ' .. math.ceil(-tokens * 1000 / op.rate) .. ' ms: the change feed is at its budget'
+end
+
+local function add(run, key, by)
+  if by == 0 then return nil end
+  local r = redis.pcall('HINCRBY', run, key, by)
+  if refused(r) then return r.err end
+end
+
 -- A snapshot part: note what it listed; once every part of its type arrived, tombstone what the listing lacks,
--- except records observed after it began. Returns the type's and the run's completion and the run's counts.
-local function snapshotPart(op, keys, counts, ids)
+-- except records observed after it began (less a margin for EC2's eventual consistency). The sweep stops when the
+-- feed's budget is spent and goes on when the part comes again: marked done only once it went through.
+-- Returns the type's and the run's completion and the run's counts.
+local function snapshotPart(op, keys, counts, ids, tokens, fedBefore)
   local s = op.snapshot
   local seen, parts, run, seeded = KEYS[s.seen], KEYS[s.received], KEYS[s.run], KEYS[s.seeded]
   for start = 1, #ids, 500 do
@@ -112,50 +168,88 @@ local function snapshotPart(op, keys, counts, ids)
     r = redis.pcall('EXPIRE', key, 172800)
     if refused(r) then return nil, r.err end
   end
-  local wasSeeded = redis.pcall('EXISTS', seeded) == 1
+  local exists = redis.pcall('EXISTS', seeded)
+  if refused(exists) then return nil, exists.err end
+  -- What a seeded type's snapshot corrects was missed by live events; the first complete listing only loads.
+  local wasSeeded = exists == 1
+  local function tally(created, updated, deleted)
+    if wasSeeded then
+      return add(run, 'created', created) or add(run, 'updated', updated) or add(run, 'deleted', deleted)
+    end
+    return add(run, 'loaded', created + updated + deleted)
+  end
+  local err = tally(counts.created, counts.updated, counts.deleted)
+  if err then return nil, err end
+  local received = redis.pcall('SCARD', parts)
+  if refused(received) then return nil, received.err end
+  local done = redis.pcall('HGET', run, 'done:' .. op.type)
+  if refused(done) then return nil, done.err end
   local typeDone, runDone = 0, 0
-  if redis.pcall('SCARD', parts) >= s.parts and redis.pcall('HSETNX', run, 'done:' .. op.type, 1) == 1 then
-    typeDone = 1
+  if received >= s.parts and not done then
     local prefix = op.type .. '/'
     local fields = redis.pcall('HKEYS', keys.hash)
     if refused(fields) then return nil, fields.err end
+    local swept = 0
     for _, field in ipairs(fields) do
       if string.sub(field, 1, #prefix) == prefix then
         local id = string.sub(field, #prefix + 1)
-        if redis.pcall('SISMEMBER', seen, id) == 0 then
-          local at, deleted = string.match(redis.pcall('HGET', keys.hash, field) or '', HEAD)
-          if deleted == 'false' and at < op.observedAt then
-            local change, err = observe(op, keys, id, '', 'absent-from-snapshot', op.observedAt, 'snapshot')
-            if err then return nil, err end
-            if change == 'deleted' then counts.deleted = counts.deleted + 1 end
+        local listed = redis.pcall('SISMEMBER', seen, id)
+        if refused(listed) then return nil, listed.err end
+        if listed == 0 then
+          local old = redis.pcall('HGET', keys.hash, field)
+          if refused(old) then return nil, old.err end
+          local at, deleted = nil, true
+          if old then at, deleted = readRecord(old) end
+          -- Spared: observed since the listing began, or described just before it (EC2 may not list it yet).
+          local spared = at and (at >= op.observedAt or (at >= op.spareFrom and string.find(old, '"source":"describe"', 1, true)))
+          if not deleted and at and not spared then
+            if tokens - (fed - fedBefore) < 0 then
+              err = tally(0, 0, swept)
+              return nil, err or paced(op, tokens - (fed - fedBefore))
+            end
+            local change
+            change, err = observe(op, keys, id, '', 'absent-from-snapshot', op.observedAt, 'snapshot')
+            if err then return nil, tally(0, 0, swept) or err end
+            if change == 'deleted' then
+              counts.deleted = counts.deleted + 1
+              swept = swept + 1
+            end
           end
         end
       end
     end
+    err = tally(0, 0, swept)
+    if err then return nil, err end
+    typeDone = 1
+    r = redis.pcall('HSET', run, 'done:' .. op.type, 1)
+    if refused(r) then return nil, r.err end
     r = redis.pcall('SET', seeded, '1')
     if refused(r) then return nil, r.err end
-    if redis.pcall('HINCRBY', run, 'types', 1) >= s.types then runDone = 1 end
-  end
-  -- What a seeded type's snapshot corrects was missed by live events; the first complete listing only loads.
-  if wasSeeded then
-    for _, kind in ipairs({ 'created', 'updated', 'deleted' }) do
-      r = redis.pcall('HINCRBY', run, kind, counts[kind])
-      if refused(r) then return nil, r.err end
-    end
-  else
-    r = redis.pcall('HINCRBY', run, 'loaded', counts.created + counts.updated + counts.deleted)
-    if refused(r) then return nil, r.err end
+    local types = redis.pcall('HINCRBY', run, 'types', 1)
+    if refused(types) then return nil, types.err end
+    if types >= s.types then runDone = 1 end
   end
   local totals = redis.pcall('HMGET', run, 'created', 'updated', 'deleted', 'loaded')
+  if refused(totals) then return nil, totals.err end
   return { typeDone, runDone, wasSeeded and 1 or 0, tonumber(totals[1]) or 0, tonumber(totals[2]) or 0,
     tonumber(totals[3]) or 0, tonumber(totals[4]) or 0 }
 end
 
 -- One inventory message: its observations from ARGV[first], in triples.
 local function inventory(op, first, count)
+  local tokens, err = budget(op)
+  if err then return nil, err end
+  if tokens < 0 then return nil, paced(op, tokens) end
   local fedBefore = fed
-  local keys = { hash = KEYS[op.hash], tombstones = KEYS[op.tombstones], stream = op.stream > 0 and KEYS[op.stream] or nil }
-  local err = purge(op, keys)
+  local purged = redis.pcall('GET', KEYS[op.purged])
+  if refused(purged) then return nil, purged.err end
+  local keys = {
+    hash = KEYS[op.hash],
+    tombstones = KEYS[op.tombstones],
+    stream = op.stream > 0 and KEYS[op.stream] or nil,
+    purgedUpTo = purged or nil,
+  }
+  err = purge(op, keys)
   if err then return nil, err end
   local counts = { created = 0, updated = 0, deleted = 0, same = 0, stale = 0 }
   local ids = {}
@@ -163,15 +257,15 @@ local function inventory(op, first, count)
     local at = first + 3 * k
     local change
     change, err = observe(op, keys, ARGV[at], ARGV[at + 1], ARGV[at + 2], op.observedAt, op.source)
-    if err then return nil, err end
+    if err then break end
     counts[change] = counts[change] + 1
     ids[#ids + 1] = ARGV[at]
   end
   local snapshot = {}
-  if op.snapshot then
-    snapshot, err = snapshotPart(op, keys, counts, ids)
-    if err then return nil, err end
-  end
+  if op.snapshot and not err then snapshot, err = snapshotPart(op, keys, counts, ids, tokens, fedBefore) end
+  -- What was published is spent, whether the op went through or not.
+  local spent = spend(op, tokens, fed - fedBefore)
+  if err or spent then return nil, err or spent end
   local answer = { counts.created, counts.updated, counts.deleted, counts.same, counts.stale, fed - fedBefore }
   for _, value in ipairs(snapshot) do answer[#answer + 1] = value end
   return answer
@@ -192,7 +286,9 @@ while i <= #ARGV do
       i = i + 4
     else
       local count = tonumber(ARGV[i + 2])
-      answer, err = inventory(cjson.decode(ARGV[i + 1]), i + 3, count)
+      -- A runtime error (a refusal nothing checked, odd input) ends this group only, not what the call already did.
+      local ok, result, failure = pcall(function() return inventory(cjson.decode(ARGV[i + 1]), i + 3, count) end)
+      if ok then answer, err = result, failure else answer, err = nil, tostring(result) end
       i = i + 3 + 3 * count
     end
     if err then
@@ -252,6 +348,7 @@ export const INVENTORY_COMMANDS = [
   'expire',
   'exists',
   'set',
+  'get',
 ] as const;
 
 /** The key a call declares when it touches no other key; never read or written. */

@@ -1,5 +1,5 @@
 import type { SyncConfig } from './config.ts';
-import { OutcomeUnknownError, PrecedingRecordFailedError } from './errors.ts';
+import { OutcomeUnknownError, PacedError, PrecedingRecordFailedError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { METRIC_NAMES } from './metric-names.ts';
 import type { RecordOutcome } from './publish-batch.ts';
@@ -14,6 +14,8 @@ export interface BatchSummary {
   readonly outcomeUnknown: number;
   /** Records that can never be published, moved to the dead-letter queue by the function: handled, not failed. */
   readonly parked: number;
+  /** Inventory messages held back by the change feed's pacing: retried when it has budget, not failures. */
+  readonly paced: number;
   /** Inventory messages applied (the inventory is on), and the records they created, changed or deleted. */
   readonly applied: number;
   readonly inventoryChanges: number;
@@ -38,6 +40,7 @@ export function reportBatch(
   let published = 0;
   let outcomeUnknown = 0;
   let parked = 0;
+  let paced = 0;
   let applied = 0;
   let inventoryChanges = 0;
   const missed = { created: 0, updated: 0, deleted: 0 };
@@ -110,6 +113,13 @@ export function reportBatch(
         outcome: 'unknown',
         error,
       });
+    } else if (error instanceof PacedError) {
+      paced += 1;
+      logger.info('paced: the change feed is at its budget; SQS delivers it again', {
+        ...fields,
+        outcome: 'paced',
+        retryAfterSeconds: error.retryAfterSeconds,
+      });
     } else if (error instanceof PrecedingRecordFailedError) {
       logger.warn('held back behind a failed record of its group', { ...fields, outcome: 'failed', error });
     } else {
@@ -120,9 +130,10 @@ export function reportBatch(
   const summary: BatchSummary = {
     records: outcomes.length,
     published,
-    failed: outcomes.length - published - parked - applied,
+    failed: outcomes.length - published - parked - applied - paced,
     outcomeUnknown,
     parked,
+    paced,
     applied,
     inventoryChanges,
     missed,
@@ -147,6 +158,7 @@ function embeddedMetrics(
     [METRIC_NAMES.failed]: summary.failed,
     [METRIC_NAMES.outcomeUnknown]: summary.outcomeUnknown,
     [METRIC_NAMES.parked]: summary.parked,
+    ...(summary.paced > 0 ? { [METRIC_NAMES.paced]: summary.paced } : {}),
     [METRIC_NAMES.zeroReceivers]: summary.zeroReceivers,
   };
   if (summary.oldestEventAgeMs !== undefined) values[METRIC_NAMES.oldestEventAgeMs] = summary.oldestEventAgeMs;

@@ -236,6 +236,19 @@ describe('reconcile snapshots with the inventory on', () => {
     assert.equal(logs.withMessage('reconcile corrections').length, 1);
   });
 
+  it('spares an asset described seconds before the listing began, which EC2 may not list yet', async () => {
+    const { apply, deletedIds } = await setUp();
+    // Described 5 s before the listing (a launch), and listed by an earlier snapshot 5 s before it.
+    await apply(assetState({ type: 'instance', items: [instance(1)], observedAt: at(-5) }));
+    await apply(
+      snapshotPart({ snapshotId: 'earlier', type: 'instance', part: 1, parts: 1, items: [instance(2)], observedAt: at(-5) }),
+    );
+
+    await apply(snapshotPart({ snapshotId: 'now', type: 'instance', part: 1, parts: 1, items: [], observedAt: at(0) }));
+
+    assert.deepEqual(await deletedIds(), [`instance/${instance(2).InstanceId}`]);
+  });
+
   it('deletes nothing for a partial snapshot (a part never came)', async () => {
     const { apply, deletedIds } = await setUp();
     await apply(assetState({ type: 'vpc', items: [vpc(1), vpc(2)], observedAt: at(-60) }));

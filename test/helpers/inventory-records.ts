@@ -54,6 +54,7 @@ export interface SnapshotSpec {
   readonly observedAt: Date;
   readonly types?: readonly AssetType[];
   readonly account?: string;
+  readonly region?: string;
 }
 
 /** One part of a reconcile snapshot as the reconcile function sends it with the inventory on. */
@@ -65,7 +66,7 @@ export function snapshotPart(spec: SnapshotSpec): SQSRecord {
     source: SNAPSHOT_SOURCE,
     account: spec.account ?? ACCOUNT,
     time: spec.observedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: REGION,
+    region: spec.region ?? REGION,
     resources: [],
     detail: {
       snapshotId: spec.snapshotId,
