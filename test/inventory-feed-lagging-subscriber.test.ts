@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SQSRecord } from 'aws-lambda';
 import { Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { instance } from './helpers/ec2-assets.ts';
-import { at, CHANGES, snapshotPart } from './helpers/inventory-records.ts';
+import { assetState, at, CHANGES, INVENTORY, snapshotPart } from './helpers/inventory-records.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 import { lambdaContext, sqsEvent } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
@@ -157,7 +158,7 @@ describe('the change feed is paced (INVENTORY_FEED_BYTES_PER_SECOND): one budget
 });
 
 /** Applies the records as SQS and Lambda would: what fails (paced) comes back in a later batch, until none is left. */
-async function applyAll(handler: ReturnType<typeof createHandler>, records: readonly ReturnType<typeof snapshotPart>[]) {
+async function applyAll(handler: ReturnType<typeof createHandler>, records: readonly SQSRecord[]) {
   let pending = [...records];
   while (pending.length > 0) {
     const batch = pending.slice(0, 10);
@@ -168,3 +169,51 @@ async function applyAll(handler: ReturnType<typeof createHandler>, records: read
     if (failed.size > 0) await sleep(300);
   }
 }
+
+describe("a snapshot's deletions are paced too: the sweep stops at the budget and goes on with the part's next delivery", () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('deletes every record the listing lacks, never ahead of the budget', { timeout: 60_000 }, async () => {
+    // Prepare: 500 live instances (about 850 KB of changes each way) at 200 KB/s, 800 KB of burst.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.flushall();
+    const arrivals: [number, number][] = [];
+    const subscriber = track(slowSubscriber(redis.port, 100_000_000, (bytes) => arrivals.push([Date.now(), bytes])));
+    await sleep(100);
+    const logs = captureLogs();
+    const handler = track(
+      createHandler({
+        env: { REDIS_URL: redis.url, INVENTORY: 'true', INVENTORY_FEED_BYTES_PER_SECOND: '200000' },
+        logger: logs.logger,
+      }),
+    );
+    const live = Array.from({ length: 500 }, (_, k) => instance(k));
+    const started = Date.now();
+    await applyAll(
+      handler,
+      Array.from({ length: 10 }, (_, p) =>
+        assetState({ type: 'instance', items: live.slice(p * 50, p * 50 + 50), observedAt: at(-60) }),
+      ),
+    );
+
+    // Act: a complete listing that lacks all of them.
+    await applyAll(handler, [
+      snapshotPart({ snapshotId: 'gone', type: 'instance', part: 1, parts: 1, items: [], observedAt: at(0) }),
+    ]);
+    const state = await drained(subscriber, redis.port, 1000);
+
+    // Assess: all deleted; the part was paced at least once; the feed never ran ahead of the budget.
+    const records = Object.values(await admin.hgetall(INVENTORY)).map((value) => JSON.parse(value));
+    assert.equal(records.filter((record) => record.deleted && record.reason === 'absent-from-snapshot').length, 500);
+    assert.equal(state.messages, 1000);
+    assert.ok(logs.entries().some((entry) => entry.outcome === 'paced'));
+    let total = 0;
+    for (const [time, bytes] of arrivals) {
+      total += bytes;
+      const allowed = 800_000 + (time - started) * 200 + 200_000;
+      assert.ok(total <= allowed, `${total} bytes by ${time - started} ms, more than ${allowed}`);
+    }
+  });
+});
