@@ -318,6 +318,9 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
   it('keeps the inventory in one call per batch: descriptions, raw events and a complete snapshot, every key in one slot', async () => {
     // Prepare: the change feed heard on a node other than the one holding the keys, raw events in the same batches.
     const changes = track(await subscribe(cluster.nodes[2]?.url ?? '', CHANGES));
+    // The raw events too, on every node: the test ends only once they have gone round the cluster.
+    const rawSubscribers = await Promise.all(cluster.nodes.map((node) => subscribe(node.url, CHANNEL)));
+    for (const subscriber of rawSubscribers) track(subscriber);
     const handler = track(createHandler({ env: { REDIS_URL: cluster.url, INVENTORY: 'true' }, logger: captureLogs().logger }));
     const raw = groupOf(2, 'a');
 
@@ -336,6 +339,7 @@ describe('cluster mode (a 3-master cluster, configuration endpoint)', () => {
       lambdaContext(),
     );
     await changes.waitFor(3);
+    for (const subscriber of rawSubscribers) await subscriber.waitFor(2);
 
     // Assess: no CROSSSLOT, no MOVED left unanswered: every record applied; subnet 1 deleted by the snapshot.
     assert.deepEqual([...failedIds(first), ...failedIds(second)], []);
