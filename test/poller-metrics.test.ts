@@ -157,6 +157,16 @@ describe("the poller's metrics reach CloudWatch", () => {
     assert.ok(cloudwatch.received.every((request) => request.gzipped));
   });
 
+  it('leaves out a value CloudWatch would refuse the whole request for, and sends the rest', async () => {
+    const { metrics, warnings } = pollerMetrics();
+    await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [5, Number.NaN, Number.POSITIVE_INFINITY, 7] })]);
+
+    const failures = await metrics.flush();
+
+    assert.deepEqual(failures, []);
+    assert.deepEqual(valuesOf(cloudwatch.received, 'EventLag'), [5, 7]);
+  });
+
   it('keeps what CloudWatch refused and sends it with the next flush, once', async () => {
     const { metrics, warnings } = pollerMetrics();
     cloudwatch.behave('deny');

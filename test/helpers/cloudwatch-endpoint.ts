@@ -97,6 +97,9 @@ export async function startCloudWatchEndpoint(): Promise<CloudWatchEndpoint> {
       for (const datum of datums) {
         const values = datum.Values ?? [];
         if (values.length > 150) return invalid(`${datum.MetricName}: ${values.length} values, at most 150`);
+        if (!values.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+          return invalid(`${datum.MetricName}: NaN, Infinity and -Infinity are not supported`);
+        }
         if (datum.Counts !== undefined && datum.Counts.length !== values.length) {
           return invalid(`${datum.MetricName}: Counts and Values differ in length`);
         }
