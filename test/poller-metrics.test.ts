@@ -87,6 +87,17 @@ describe("the poller's metrics reach CloudWatch", () => {
     return { metrics, warnings };
   }
 
+  /** Metrics on a clock the test moves, their one-minute timer fired by the test (tick), CloudWatch refusing. */
+  function refusedOnTestClock(start: string) {
+    mock.timers.enable({ apis: ['setInterval'] });
+    track({ close: () => mock.timers.reset() });
+    const clock = { now: Date.parse(start) };
+    const made = pollerMetrics({ now: () => clock.now });
+    made.metrics.start();
+    cloudwatch.behave('deny');
+    return { ...made, clock };
+  }
+
   it("sends what each batch's summary line carries, to its queue's region, with the function's names, units and dimension", async () => {
     // Prepare: the real function behind two queues' handlers; one record that can never be published.
     const { metrics } = pollerMetrics();
@@ -186,23 +197,18 @@ describe("the poller's metrics reach CloudWatch", () => {
   });
 
   it('drops what CloudWatch has not taken for 15 minutes, and says so in its warning', async () => {
-    // Prepare: a clock the test moves; the interval timer under the test's hand too.
-    mock.timers.enable({ apis: ['setInterval'] });
-    track({ close: () => mock.timers.reset() });
-    let clock = Date.parse('2026-11-20T10:00:30Z');
-    const { metrics, warnings } = pollerMetrics({ now: () => clock });
-    metrics.start();
-    cloudwatch.behave('deny');
-    await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [111] }, clock)]);
+    // Prepare
+    const { metrics, warnings, clock } = refusedOnTestClock('2026-11-20T10:00:30Z');
+    await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [111] }, clock.now)]);
 
     // Act: a refused flush every minute for 16 minutes, then CloudWatch takes data again.
     for (let minute = 1; minute <= 16; minute += 1) {
-      clock += METRICS_INTERVAL_MS;
+      clock.now += METRICS_INTERVAL_MS;
       await tick(cloudwatch);
     }
     cloudwatch.behave('accept');
-    await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [222] }, clock)]);
-    clock += METRICS_INTERVAL_MS;
+    await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [222] }, clock.now)]);
+    clock.now += METRICS_INTERVAL_MS;
     await tick(cloudwatch);
 
     // Assess: the old value never arrives, the new one does; a warning each minute said what was refused, then dropped.
@@ -217,17 +223,12 @@ describe("the poller's metrics reach CloudWatch", () => {
   });
 
   it('says a refusal at most once a minute, however often it sends', async () => {
-    mock.timers.enable({ apis: ['setInterval'] });
-    track({ close: () => mock.timers.reset() });
-    let clock = Date.parse('2026-11-20T10:00:00Z');
-    const { metrics, warnings } = pollerMetrics({ now: () => clock });
-    metrics.start();
-    cloudwatch.behave('deny');
+    const { metrics, warnings, clock } = refusedOnTestClock('2026-11-20T10:00:00Z');
 
     // Flushes 20 s apart (as if the timer ran fast): three in the first minute, then one more a minute on.
     for (const step of [0, 20_000, 20_000, 20_000]) {
-      clock += step;
-      await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [1] }, clock)]);
+      clock.now += step;
+      await logAsBatch(metrics, warnings.logger, EAST, [emfLine({ EventLag: [1] }, clock.now)]);
       await tick(cloudwatch);
     }
 
