@@ -31,9 +31,9 @@ Options:
 Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
 (the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CLUSTER (auto|true|false),
 STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, METRICS_NAMESPACE
-(default AssetSync); AWS credentials
-from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint on this machine (an emulator) gets
-fixed placeholder credentials, and the instance metadata service is not asked. Needs Node.js 22 or later.
+(default AssetSync); AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint
+on this machine (an emulator) gets fixed placeholder credentials, and the instance metadata service is not asked.
+Needs Node.js 22 or later.
 
 Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 130 after a second signal (it
 exits at once), 2 when Node, a setting, Redis or a queue is wrong at start (one line says which), 1 on an

@@ -54,10 +54,10 @@ function emfDirective(fields: LogFields): EmfDirective | undefined {
 export class MetricsBuffer {
   readonly #series = new Map<string, Series>();
 
-  /** Adds the metrics a log line carries in embedded metric format; false when it carries none. */
-  addEmf(region: string, fields: LogFields): boolean {
+  /** Adds the metrics a log line carries in embedded metric format, if any. */
+  addEmf(region: string, fields: LogFields): void {
     const directive = emfDirective(fields);
-    if (directive === undefined) return false;
+    if (directive === undefined) return;
     for (const { Namespace, Dimensions, Metrics } of directive.CloudWatchMetrics) {
       for (const names of Dimensions) {
         const dimensions = names.map((Name) => ({ Name, Value: String(fields[Name]) }));
@@ -68,7 +68,6 @@ export class MetricsBuffer {
         }
       }
     }
-    return true;
   }
 
   add(
