@@ -19,6 +19,8 @@ Options:
   --queue-url URL           poll mode (repeatable; each queue's region from its URL); see node dist/poller.mjs --help
   --endpoint-url URL        poll mode: an SQS emulator's endpoint
   --wait-time-seconds S     poll mode: long polling, 1 to 20 (default 20)
+  --no-metrics, --metrics   poll mode: send the function's metrics to CloudWatch or not (default: yes, unless the
+                            queues are on this machine)
   --region R                the local queue's region; poll mode: of a queue URL that names none (default AWS_REGION)
   --concurrency N           batches in flight, as Lambda's concurrent invocations (default 2; poll mode: per queue)
   --max-receive-count N     receives before dead-lettering, local queue (default ${DEFAULT_MAX_RECEIVE_COUNT}, as deployed)
@@ -41,6 +43,7 @@ function parseCommandLine(argv: readonly string[]) {
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      allowNegative: true,
       options: {
         ...POLLER_OPTIONS,
         events: { type: 'string' },
@@ -72,10 +75,11 @@ async function main(argv: readonly string[]): Promise<number> {
       concurrency,
       waitTimeSeconds: wholeNumber('wait-time-seconds', values['wait-time-seconds'], 20, 1, 20),
       verbose: values.verbose,
+      metrics: values.metrics,
       env: process.env,
     });
   }
-  for (const flag of ['endpoint-url', 'wait-time-seconds'] as const) {
+  for (const flag of ['endpoint-url', 'wait-time-seconds', 'metrics'] as const) {
     if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --queue-url\n\n${USAGE}`, 2);
   }
   if (values.follow && values.events !== undefined) throw new CliError('--follow reads stdin: it does not take --events', 2);

@@ -7,6 +7,7 @@ import { type QueueActions, sqsQueueActions } from '../lambda/queue-actions.ts';
 import { CliError, usageError } from './cli.ts';
 import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './local-credentials.ts';
 import { type Poller, startPoller } from './poller.ts';
+import { createPollerMetrics, METRICS_QUICK_TIMEOUT_MS } from './poller-metrics.ts';
 import { checkQueue, checkRedis, checkSettings } from './preflight.ts';
 import { queueArnFromUrl, regionOfQueueUrl } from './sqs-records.ts';
 
@@ -22,14 +23,17 @@ Options:
   --region R           region of queue URLs that name none (default AWS_REGION)
   --concurrency N      batches in flight per queue (default 2; a FIFO group is never handed out twice at once)
   --wait-time-seconds S  long polling, 1 to 20 (default 20); SIGTERM waits for the receive in flight, at most this
+  --no-metrics         send no metrics to CloudWatch. By default each queue's region gets the function's metrics
+                       (FunctionName=poller) once a minute; --metrics sends them for queues on this machine too
   --verbose            print every function log line (default: warnings and errors)
   --help               this text
 
 Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
 (the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CLUSTER (auto|true|false),
-STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS; AWS credentials
-from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint on this machine (an emulator) gets
-fixed placeholder credentials, and the instance metadata service is not asked. Needs Node.js 22 or later.
+STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, METRICS_NAMESPACE
+(default AssetSync); AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint
+on this machine (an emulator) gets fixed placeholder credentials, and the instance metadata service is not asked.
+Needs Node.js 22 or later.
 
 Exit: 0 after SIGTERM or Ctrl-C (the receives and batches in flight are finished), 130 after a second signal (it
 exits at once), 2 when Node, a setting, Redis or a queue is wrong at start (one line says which), 1 on an
@@ -44,6 +48,8 @@ export interface PollQueuesOptions {
   /** Long polling; a stop waits at most this long for the receive in flight. */
   readonly waitTimeSeconds?: number;
   readonly verbose?: boolean;
+  /** Send the function's metrics to CloudWatch; undefined: yes, unless every queue is on this machine (an emulator). */
+  readonly metrics?: boolean | undefined;
   readonly env: Environment;
   /** Human lines (start, stop, warnings); the function's JSON log lines go to stdout. */
   readonly say?: (line: string) => void;
@@ -68,6 +74,7 @@ export async function runPollerCli(argv: readonly string[], env: Environment = p
     concurrency: wholeNumber('concurrency', values.concurrency, 2, 1, 10),
     waitTimeSeconds: wholeNumber('wait-time-seconds', values['wait-time-seconds'], 20, 1, 20),
     verbose: values.verbose,
+    metrics: values.metrics,
     env,
   });
 }
@@ -79,6 +86,8 @@ export const POLLER_OPTIONS = {
   region: { type: 'string' },
   'wait-time-seconds': { type: 'string' },
   concurrency: { type: 'string' },
+  // No default: unset means "unless the queues are on this machine". --no-metrics needs parseArgs' allowNegative.
+  metrics: { type: 'boolean' },
   verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -88,6 +97,7 @@ function parsePollerArgs(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: false,
+    allowNegative: true,
     options: POLLER_OPTIONS,
   }).values;
 }
@@ -153,6 +163,8 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   if (local) askNoMetadataService();
   const config = checkSettings(options.env);
   await checkRedis(config);
+  // An emulator's run means nothing to a dashboard: no metrics unless asked.
+  const sendMetrics = options.metrics ?? !local;
 
   const clients = new Map<string, SQSClient>();
   // One client per region and endpoint. An explicit endpoint also keeps the SDK from warning, at every call, that a
@@ -190,15 +202,31 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
     throw error;
   }
 
-  for (const warning of warnings) say(warning);
   const logger = functionLogger(options.verbose ?? false);
-  const handler = createHandler({ env: options.env, logger, queueActions: (record) => actions.get(record.eventSourceARN) });
+  const metrics = sendMetrics
+    ? createPollerMetrics({
+        regions: [...new Set(targets.map((target) => target.region))],
+        namespace: config.metricsNamespace,
+        functionName: config.functionName,
+        logger,
+      })
+    : undefined;
+  // CloudWatch refusing is said, not fatal: the metrics serve the sync, which goes on without them.
+  if (metrics !== undefined) warnings.push(...(await metrics.check()));
+
+  for (const warning of warnings) say(warning);
+  const handler = createHandler({
+    env: options.env,
+    logger: metrics?.observe(logger) ?? logger,
+    queueActions: (record) => actions.get(record.eventSourceARN),
+  });
+  metrics?.start();
   const pollers: Poller[] = targets.map((target) =>
     startPoller({
       sqs: clientFor(target),
       queueUrl: target.url,
       region: target.region,
-      handler,
+      handler: metrics?.inRegion(target.region, handler) ?? handler,
       logger,
       waitTimeSeconds: options.waitTimeSeconds ?? 20,
       concurrency: options.concurrency ?? 2,
@@ -206,7 +234,11 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
     }),
   );
   say(
-    `polling ${targets.map((target) => `${target.url} (${target.region})`).join(', ')}; SIGTERM or Ctrl-C finishes the batches in flight and exits`,
+    `polling ${targets.map((target) => `${target.url} (${target.region})`).join(', ')}; metrics ${
+      metrics === undefined
+        ? `off${local && options.metrics === undefined ? ' (queues on this machine; --metrics sends them)' : ''}`
+        : `to CloudWatch once a minute (${config.metricsNamespace}, FunctionName=${config.functionName})`
+    }; SIGTERM or Ctrl-C finishes the batches in flight and exits`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -215,9 +247,13 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   // A second signal does not wait.
   process.once(signal, () => process.exit(130));
   say(
-    `${signal}: finishing the receives and batches in flight (at most ${options.waitTimeSeconds ?? 20} s, a second signal exits now)`,
+    `${signal}: finishing the receives and batches in flight (at most ${options.waitTimeSeconds ?? 20} s, a second signal exits now)${
+      metrics === undefined ? '' : `, then sending the last metrics (at most ${METRICS_QUICK_TIMEOUT_MS / 1000} s)`
+    }`,
   );
   await Promise.all(pollers.map((poller) => poller.stop()));
+  // After the last batch: its metrics go too.
+  await metrics?.close();
   await handler.close();
   for (const client of clients.values()) client.destroy();
   say('stopped');
