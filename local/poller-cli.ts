@@ -163,8 +163,10 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   if (local) askNoMetadataService();
   const config = checkSettings(options.env);
   await checkRedis(config);
-  // An emulator's run means nothing to a dashboard: no metrics unless asked.
-  const sendMetrics = options.metrics ?? !local;
+  const sendMetrics = wantsMetrics(
+    options.metrics,
+    targets.map((target) => target.endpoint),
+  );
 
   const clients = new Map<string, SQSClient>();
   // One client per region and endpoint. An explicit endpoint also keeps the SDK from warning, at every call, that a
@@ -258,4 +260,9 @@ export async function pollQueues(options: PollQueuesOptions): Promise<number> {
   for (const client of clients.values()) client.destroy();
   say('stopped');
   return 0;
+}
+
+/** --metrics / --no-metrics, else yes unless every queue is on this machine: an emulator's run means nothing to a dashboard. */
+export function wantsMetrics(flag: boolean | undefined, endpoints: readonly string[]): boolean {
+  return flag ?? !endpoints.every((endpoint) => isLoopbackUrl(endpoint));
 }
