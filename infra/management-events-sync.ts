@@ -12,7 +12,7 @@ import { rulesPerAccount } from './account-rules.ts';
 import { alarmAtOrAbove, alarmTopicFor, notify } from './alarms.ts';
 import { RulesArchive } from './archive.ts';
 import { toCdkEventPattern } from './cdk-event-pattern.ts';
-import { SyncDashboard } from './dashboard.ts';
+import { POLLER_METRICS_FUNCTION_NAME, SyncDashboard } from './dashboard.ts';
 import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { environmentSizeProblems, resourceCountProblems } from './deployment-limits.ts';
 import { Inventory } from './inventory.ts';
@@ -24,7 +24,7 @@ import { PropsError } from './problems.ts';
 import { Reconcile } from './reconcile.ts';
 import { allowRulesByNamePrefix, fifoQueueTarget, type TargetDelivery } from './rule-targets.ts';
 import { deadLetterQueueName, queueName, type RuleDefinition, selectRules } from './rules.ts';
-import { addSyncFunction } from './sync-function.ts';
+import { addSyncFunction, publishAlarms } from './sync-function.ts';
 import {
   type ManagementEventsSyncProps,
   type ResolvedSyncProps,
@@ -195,6 +195,8 @@ export class ManagementEventsSync extends Construct {
         deadLetterQueue: this.deadLetterQueue,
         redisAuthSecret: settings.redisAuthSecret,
       });
+      // The poller sends the function's metrics (FunctionName=poller): the same alarms watch them.
+      for (const alarm of publishAlarms(this, POLLER_METRICS_FUNCTION_NAME)) this.addAlarm(alarm);
     }
 
     // Opt-in healing (docs/reconcile.md): both need only the queue and the rules, so they work with either consumer.

@@ -102,23 +102,8 @@ export function addSyncFunction(scope: Construct, options: SyncFunctionOptions):
   });
   fn.addEventSource(eventSource);
 
-  const emf = (metricName: string) =>
-    new cloudwatch.Metric({
-      namespace: DEFAULT_METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { FunctionName: fn.functionName },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-    });
   const alarms = [
-    alarmAtOrAbove(scope, 'FailedRecordsAlarm', {
-      description: 'Records failed to publish (partial batch failures are not Lambda errors): see the failures-by-reason query',
-      metric: emf(METRIC_NAMES.failed),
-    }),
-    alarmAtOrAbove(scope, 'ZeroReceiversAlarm', {
-      description: 'Events were published to a channel nobody subscribes to: the inventory missed them',
-      metric: emf(METRIC_NAMES.zeroReceivers),
-    }),
+    ...publishAlarms(scope, fn.functionName),
     alarmAtOrAbove(scope, 'FunctionErrorsAlarm', {
       description: 'The sync function itself failed (crash, timeout, out of memory)',
       metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
@@ -221,5 +206,30 @@ function savedQueries(): [string, logs.QueryString][] {
         ],
       }),
     ],
+  ];
+}
+
+/**
+ * What the publishes say, as alarms: records failed (partial batch failures are not Lambda errors), and publishes
+ * that reached nobody. The sync function's, or the poller's (FunctionName=poller, which it sends once a minute).
+ */
+export function publishAlarms(scope: Construct, functionName: string): cloudwatch.Alarm[] {
+  const emf = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: DEFAULT_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { FunctionName: functionName },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
+  return [
+    alarmAtOrAbove(scope, 'FailedRecordsAlarm', {
+      description: 'Records failed to publish (partial batch failures are not Lambda errors): see the failures-by-reason query',
+      metric: emf(METRIC_NAMES.failed),
+    }),
+    alarmAtOrAbove(scope, 'ZeroReceiversAlarm', {
+      description: 'Events were published to a channel nobody subscribes to: the inventory missed them',
+      metric: emf(METRIC_NAMES.zeroReceivers),
+    }),
   ];
 }

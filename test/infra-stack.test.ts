@@ -312,7 +312,15 @@ describe('options', () => {
     template.resourceCountIs('AWS::Lambda::Function', 0);
     template.resourceCountIs('AWS::Events::Rule', 3);
     template.resourceCountIs('AWS::SQS::Queue', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // The queues' three, and the two on the metrics the poller sends (FunctionName=poller).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    for (const metricName of ['RecordsFailed', 'ZeroReceiverPublishes']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Namespace: 'AssetSync',
+        Dimensions: [{ Name: 'FunctionName', Value: 'poller' }],
+      });
+    }
     assert.match(JSON.stringify(template.toJSON().Outputs.PollerCommand.Value), /node poller.mjs --queue-url/);
   });
 
