@@ -117,12 +117,7 @@ describe('the change feed is paced (INVENTORY_FEED_BYTES_PER_SECOND): one budget
     timeout: 120_000,
   }, async () => {
     // Prepare: a subscriber that reads as fast as it can, noting when each byte arrived.
-    const admin = new Redis(redis.port, '127.0.0.1');
-    track({ close: () => admin.disconnect() });
-    await admin.flushall();
-    const arrivals: [number, number][] = [];
-    const subscriber = track(slowSubscriber(redis.port, 100_000_000, (bytes) => arrivals.push([Date.now(), bytes])));
-    await sleep(100);
+    const { arrivals, subscriber } = await watchFeed(track, redis.port);
     const started = Date.now();
 
     // Act: one function per region (one stack each), all on the one Redis, each retrying what was paced, as SQS would.
@@ -148,12 +143,7 @@ describe('the change feed is paced (INVENTORY_FEED_BYTES_PER_SECOND): one budget
     // Assess: every change arrived, and at no moment had more arrived than the budget allows (4 MB, then 1 MB/s),
     // give or take one message's changes (a part's worth) per region.
     assert.equal(state.messages, 9000);
-    let total = 0;
-    for (const [time, bytes] of arrivals) {
-      total += bytes;
-      const allowed = 4_000_000 + (time - started) * 1000 + 3 * 200_000;
-      assert.ok(total <= allowed, `${total} bytes by ${time - started} ms, more than ${allowed}`);
-    }
+    assertWithinBudget(arrivals, started, { burst: 4_000_000, perSecond: 1_000_000, slack: 3 * 200_000 });
   });
 });
 
@@ -176,12 +166,7 @@ describe("a snapshot's deletions are paced too: the sweep stops at the budget an
 
   it('deletes every record the listing lacks, never ahead of the budget', { timeout: 60_000 }, async () => {
     // Prepare: 500 live instances (about 850 KB of changes each way) at 200 KB/s, 800 KB of burst.
-    const admin = new Redis(redis.port, '127.0.0.1');
-    track({ close: () => admin.disconnect() });
-    await admin.flushall();
-    const arrivals: [number, number][] = [];
-    const subscriber = track(slowSubscriber(redis.port, 100_000_000, (bytes) => arrivals.push([Date.now(), bytes])));
-    await sleep(100);
+    const { admin, arrivals, subscriber } = await watchFeed(track, redis.port);
     const logs = captureLogs();
     const handler = track(
       createHandler({
@@ -209,11 +194,31 @@ describe("a snapshot's deletions are paced too: the sweep stops at the budget an
     assert.equal(records.filter((record) => record.deleted && record.reason === 'absent-from-snapshot').length, 500);
     assert.equal(state.messages, 1000);
     assert.ok(logs.entries().some((entry) => entry.outcome === 'paced'));
-    let total = 0;
-    for (const [time, bytes] of arrivals) {
-      total += bytes;
-      const allowed = 800_000 + (time - started) * 200 + 200_000;
-      assert.ok(total <= allowed, `${total} bytes by ${time - started} ms, more than ${allowed}`);
-    }
+    assertWithinBudget(arrivals, started, { burst: 800_000, perSecond: 200_000, slack: 200_000 });
   });
 });
+
+/** A fresh Redis and a subscriber that reads as fast as it can, noting when each byte arrived. */
+async function watchFeed(track: ReturnType<typeof closeAfterEach>, port: number) {
+  const admin = new Redis(port, '127.0.0.1');
+  track({ close: () => admin.disconnect() });
+  await admin.flushall();
+  const arrivals: [number, number][] = [];
+  const subscriber = track(slowSubscriber(port, 100_000_000, (bytes) => arrivals.push([Date.now(), bytes])));
+  await sleep(100);
+  return { admin, arrivals, subscriber };
+}
+
+/** At no moment had more arrived than the budget allows since `started`, give or take `slack`. */
+function assertWithinBudget(
+  arrivals: readonly [number, number][],
+  started: number,
+  budget: { readonly burst: number; readonly perSecond: number; readonly slack: number },
+) {
+  let total = 0;
+  for (const [time, bytes] of arrivals) {
+    total += bytes;
+    const allowed = budget.burst + ((time - started) * budget.perSecond) / 1000 + budget.slack;
+    assert.ok(total <= allowed, `${total} bytes by ${time - started} ms, more than ${allowed}`);
+  }
+}

@@ -57,8 +57,8 @@ describe('a record that can never be published (poison)', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
-  it('is parked in the dead-letter queue by the function, and the rest of its group is published at once', async () => {
-    // Prepare: a group as real SQS FIFO hands it out, the poison record second.
+  /** The queues, a subscriber, and a handler that parks in the dead-letter queue `deadLetterQueueUrl` names. */
+  async function setUp(deadLetterQueueUrl = (queues: Awaited<ReturnType<typeof startQueues>>) => queues.deadLetterQueueUrl) {
     const queues = track(await startQueues());
     const subscriber = track(await subscribe(redis.url, CHANNEL));
     const logs = captureLogs();
@@ -70,10 +70,16 @@ describe('a record that can never be published (poison)', () => {
           sqsQueueActions({
             sqs: async () => queues.sqs,
             queueUrl: queues.queueUrl,
-            deadLetterQueueUrl: queues.deadLetterQueueUrl,
+            deadLetterQueueUrl: deadLetterQueueUrl(queues),
           }),
       }),
     );
+    return { queues, subscriber, logs, handler };
+  }
+
+  it('is parked in the dead-letter queue by the function, and the rest of its group is published at once', async () => {
+    // Prepare: a group as real SQS FIFO hands it out, the poison record second.
+    const { queues, subscriber, logs, handler } = await setUp();
     const records = [
       sqsRecord({ body: stateChange('i-1', 'pending'), group: GROUP }),
       sqsRecord({ body: '{"truncated": ', group: GROUP }),
@@ -115,20 +121,8 @@ describe('a record that can never be published (poison)', () => {
   });
 
   it('stays failed, holding back the rest of its group, when it cannot be parked', async () => {
-    const queues = track(await startQueues());
-    const subscriber = track(await subscribe(redis.url, CHANNEL));
-    const logs = captureLogs();
-    const handler = track(
-      createHandler({
-        env: { REDIS_URL: redis.url },
-        logger: logs.logger,
-        queueActions: () =>
-          sqsQueueActions({
-            sqs: async () => queues.sqs,
-            queueUrl: queues.queueUrl,
-            deadLetterQueueUrl: `${queues.deadLetterQueueUrl.replace(/[^/]+$/, '')}no-such-queue.fifo`,
-          }),
-      }),
+    const { subscriber, logs, handler } = await setUp(
+      (queues) => `${queues.deadLetterQueueUrl.replace(/[^/]+$/, '')}no-such-queue.fifo`,
     );
     const records = [
       sqsRecord({ body: stateChange('i-1', 'pending'), group: GROUP }),

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { CliError } from '../local/cli.ts';
 import { checkRedis, checkSettings } from '../local/preflight.ts';
+import { setLeastAclUser } from './helpers/acl.ts';
 import { type RedisCluster, startRedisCluster } from './helpers/redis-cluster.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 
@@ -22,20 +23,7 @@ describe('the start-up check of Redis (npm start and the poller) asks what the f
 
   it('lets the least ACL user of docs/redis.md through (+eval +publish: no PING, no INFO)', async () => {
     const admin = new Redis(redis.port, '127.0.0.1');
-    await admin.call(
-      'ACL',
-      'SETUSER',
-      'sync',
-      'reset',
-      'on',
-      '>sync-pass',
-      'resetchannels',
-      '&topic-account-management-events-*',
-      'resetkeys',
-      '~{management-events-sync}',
-      '+eval',
-      '+publish',
-    );
+    await setLeastAclUser(admin, 'sync', 'sync-pass');
     admin.disconnect();
 
     assert.equal(await verdict({ REDIS_URL: `redis://sync:sync-pass@127.0.0.1:${redis.port}` }), undefined);

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { INVENTORY_COMMANDS } from '../lambda/redis-script.ts';
 import { freePort } from '../local/free-port.ts';
+import { setLeastAclUser } from './helpers/acl.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { vpc } from './helpers/ec2-assets.ts';
 import { runHandlerProcess } from './helpers/handler-process.ts';
@@ -96,19 +97,7 @@ describe('the least ACL user (documented in the README)', () => {
   it('publishes under exactly that user, without +info, and prints nothing but JSON lines', async () => {
     const admin = new Redis(redis.port, '127.0.0.1');
     track({ close: () => admin.disconnect() });
-    await admin.call(
-      'ACL',
-      'SETUSER',
-      'sync',
-      'on',
-      '>sync-pass',
-      'resetchannels',
-      '&topic-account-management-events-*',
-      'resetkeys',
-      '~{management-events-sync}',
-      '+eval',
-      '+publish',
-    );
+    await setLeastAclUser(admin, 'sync', 'sync-pass');
     const subscriber = track(await subscribe(redis.url, CHANNEL));
 
     const run = await runHandlerProcess({ REDIS_URL: `redis://sync:sync-pass@127.0.0.1:${redis.port}` });
@@ -123,21 +112,10 @@ describe('the least ACL user (documented in the README)', () => {
   it('with the mirror on, needs only the streams and XADD besides', async () => {
     const admin = new Redis(redis.port, '127.0.0.1');
     track({ close: () => admin.disconnect() });
-    await admin.call(
-      'ACL',
-      'SETUSER',
-      'mirror',
-      'on',
-      '>mirror-pass',
-      'resetchannels',
-      '&topic-account-management-events-*',
-      'resetkeys',
-      '~{management-events-sync}',
+    await setLeastAclUser(admin, 'mirror', 'mirror-pass', [
       '~{management-events-sync}:topic-account-management-events-*',
-      '+eval',
-      '+publish',
       '+xadd',
-    );
+    ]);
 
     const run = await runHandlerProcess({
       REDIS_URL: `redis://mirror:mirror-pass@127.0.0.1:${redis.port}`,
