@@ -89,10 +89,11 @@ export interface ReadOptions {
 /** Every region of every partition that the installed aws-cdk-lib knows. */
 const KNOWN_REGIONS: readonly string[] = RegionInfo.regions.map((region) => region.name);
 
-function regionProblem(region: string): string | undefined {
+/** Why `region` is not a region this aws-cdk-lib knows (npm start's --region too), or undefined when it is one. */
+export function regionProblem(region: string): string | undefined {
   if (KNOWN_REGIONS.includes(region)) return undefined;
   const suggestion = closestKey(region, KNOWN_REGIONS);
-  return `regions: "${region}" is not an AWS region${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}; one launched after this aws-cdk-lib needs a newer aws-cdk-lib`;
+  return `"${region}" is not an AWS region${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}; one launched after this aws-cdk-lib needs a newer aws-cdk-lib`;
 }
 
 /**
@@ -150,7 +151,7 @@ export function readSettings(read: ContextReader, options: ReadOptions = {}, ear
 
   const regions = list('regions') ?? [];
   if (regions.length === 0) problems.push('regions is required: a comma-separated list such as us-east-1,eu-west-1');
-  for (const problem of regions.map(regionProblem)) if (problem !== undefined) problems.push(problem);
+  for (const problem of regions.map(regionProblem)) if (problem !== undefined) problems.push(`regions: ${problem}`);
   if (new Set(regions).size !== regions.length) problems.push('regions lists a region twice');
 
   const consumer = text('consumer');

@@ -1,3 +1,4 @@
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { describeError } from '../lambda/errors.ts';
 
 /** A mistake the user can fix (a flag, a setting, a file, an unreachable dependency): one line, no stack trace. */
@@ -27,6 +28,30 @@ export function oneLine(error: unknown): string {
 export function usageError(error: unknown, usage: string): CliError {
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
   return new CliError(`${message}\n\n${usage}`, 2);
+}
+
+/**
+ * A command's flags with parseArgs (strict, no positional arguments, `--no-<flag>` for booleans); a parse error is a
+ * usage error. A negative number after a flag that takes a value (`--visibility-timeout -1`) is taken as its value,
+ * which parseArgs calls ambiguous, so that the flag's own check says what is wrong with it.
+ */
+export function parseFlags<const T extends ParseArgsOptionsConfig>(argv: readonly string[], options: T, usage: string) {
+  const args: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index] ?? '';
+    const next = argv[index + 1];
+    if (next !== undefined && /^-\d/.test(next) && options[arg.slice(2)]?.type === 'string' && arg.startsWith('--')) {
+      args.push(`${arg}=${next}`);
+      index += 1;
+    } else {
+      args.push(arg);
+    }
+  }
+  try {
+    return parseArgs({ args, strict: true, allowPositionals: false, allowNegative: true, options }).values;
+  } catch (error) {
+    throw usageError(error, usage);
+  }
 }
 
 /**

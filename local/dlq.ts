@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -8,7 +7,8 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { Environment } from '../lambda/config.ts';
-import { CliError, usageError } from './cli.ts';
+import { CliError, parseFlags } from './cli.ts';
+import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './local-credentials.ts';
 import { wholeNumber } from './poller-cli.ts';
 import { explainAwsError } from './preflight.ts';
 import { regionOfQueueUrl } from './sqs-records.ts';
@@ -28,7 +28,7 @@ Options:
   --redrive                 move the messages back to their source queue
   --max N                   list at most N messages (default 100)
   --visibility-timeout S    how long a listed message stays hidden at most (default 10, 1 to 60)
-  --endpoint-url URL        an SQS emulator's endpoint
+  --endpoint-url URL        an SQS emulator's endpoint (one on this machine gets placeholder credentials)
   --region R                region of a queue URL that names none (default AWS_REGION)
   --help                    this text
 
@@ -53,15 +53,20 @@ export interface DlqDeps {
   readonly client?: (region: string, endpoint: string | undefined) => SQSClient;
 }
 
+const DLQ_OPTIONS = {
+  'queue-url': { type: 'string' },
+  redrive: { type: 'boolean', default: false },
+  max: { type: 'string' },
+  'visibility-timeout': { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
 export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  let values: ReturnType<typeof parseDlqArgs>;
-  try {
-    values = parseDlqArgs(argv);
-  } catch (error) {
-    throw usageError(error, DLQ_USAGE);
-  }
+  const values = parseFlags(argv, DLQ_OPTIONS, DLQ_USAGE);
   if (values.help) {
     write(DLQ_USAGE);
     return 0;
@@ -74,7 +79,17 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
   const max = wholeNumber('max', values.max, 100, 1, 10_000);
   const visibility = wholeNumber('visibility-timeout', values['visibility-timeout'], 10, 1, 60);
   const endpoint = values['endpoint-url'];
-  const sqs = deps.client?.(region, endpoint) ?? new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
+  if (endpoint !== undefined && !URL.canParse(endpoint)) throw new CliError(`--endpoint-url ${endpoint}: not a URL`, 2);
+  // As the poller does: an emulator on this machine checks no credentials, so none are looked for.
+  const local = isLoopbackUrl(endpoint ?? queueUrl);
+  if (local) askNoMetadataService();
+  const sqs =
+    deps.client?.(region, endpoint) ??
+    new SQSClient({
+      region,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(local ? { credentials: EMULATOR_CREDENTIALS } : {}),
+    });
   try {
     let attributes: Record<string, string>;
     try {
@@ -117,23 +132,6 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
   } finally {
     if (deps.client === undefined) sqs.destroy();
   }
-}
-
-function parseDlqArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      'queue-url': { type: 'string' },
-      redrive: { type: 'boolean', default: false },
-      max: { type: 'string' },
-      'visibility-timeout': { type: 'string' },
-      'endpoint-url': { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  }).values;
 }
 
 /**

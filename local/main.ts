@@ -1,7 +1,6 @@
 import { accessSync, constants, createReadStream, fstatSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
-import { CliError, runMain, usageError } from './cli.ts';
+import { DEFAULT_MAX_RECEIVE_COUNT, regionProblem } from '../infra/config.ts';
+import { CliError, parseFlags, runMain } from './cli.ts';
 import { type Input, runLocal } from './local-run.ts';
 import { POLLER_OPTIONS, pollQueues, wholeNumber } from './poller-cli.ts';
 
@@ -37,37 +36,33 @@ stream holds); in poll mode the standard AWS credential chain.`;
 
 const SAMPLES = new URL('../events/sample-events.jsonl', import.meta.url).pathname;
 
-function parseCommandLine(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      allowNegative: true,
-      options: {
-        ...POLLER_OPTIONS,
-        events: { type: 'string' },
-        follow: { type: 'boolean', default: false },
-        inventory: { type: 'boolean', default: false },
-        'max-receive-count': { type: 'string' },
-        'visibility-timeout': { type: 'string' },
-      },
-    }).values;
-  } catch (error) {
-    throw usageError(error, USAGE);
-  }
-}
+const OPTIONS = {
+  ...POLLER_OPTIONS,
+  events: { type: 'string' },
+  follow: { type: 'boolean', default: false },
+  inventory: { type: 'boolean', default: false },
+  'max-receive-count': { type: 'string' },
+  'visibility-timeout': { type: 'string' },
+} as const;
+
+/** What only a local run takes; poll mode refuses it rather than ignore it. */
+const LOCAL_ONLY = ['events', 'follow', 'inventory', 'max-receive-count', 'visibility-timeout'] as const;
 
 await runMain(() => main(process.argv.slice(2)));
 
 async function main(argv: readonly string[]): Promise<number> {
-  const values = parseCommandLine(argv);
+  const values = parseFlags(argv, OPTIONS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   const concurrency = wholeNumber('concurrency', values.concurrency, 2, 1, 10);
+  // As synth checks its regions: a typo would name a queue, and its URL, after no region at all.
+  const badRegion = values.region === undefined ? undefined : regionProblem(values.region);
+  if (badRegion !== undefined) throw new CliError(`--region ${badRegion}`, 2);
   if (values['queue-url'] !== undefined) {
+    const local = LOCAL_ONLY.find((flag) => values[flag] !== undefined && values[flag] !== false);
+    if (local !== undefined) throw new CliError(`--${local} is for a local run: poll mode (--queue-url) does not take it`, 2);
     return pollQueues({
       queueUrls: values['queue-url'],
       endpointUrl: values['endpoint-url'],

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Environment } from '../lambda/config.ts';
 import { createHandler } from '../lambda/handler.ts';
 import { createJsonLogger, type Logger } from '../lambda/log.ts';
 import { type QueueActions, sqsQueueActions } from '../lambda/queue-actions.ts';
-import { CliError, usageError } from './cli.ts';
+import { CliError, parseFlags } from './cli.ts';
 import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './local-credentials.ts';
 import { type Poller, startPoller } from './poller.ts';
 import { createPollerMetrics, METRICS_QUICK_TIMEOUT_MS } from './poller-metrics.ts';
@@ -57,12 +56,7 @@ export interface PollQueuesOptions {
 
 /** `node dist/poller.mjs ...`: the poller as a product. Returns the exit code. */
 export async function runPollerCli(argv: readonly string[], env: Environment = process.env): Promise<number> {
-  let values: ReturnType<typeof parsePollerArgs>;
-  try {
-    values = parsePollerArgs(argv);
-  } catch (error) {
-    throw usageError(error, POLLER_USAGE);
-  }
+  const values = parseFlags(argv, POLLER_OPTIONS, POLLER_USAGE);
   if (values.help) {
     process.stdout.write(`${POLLER_USAGE}\n`);
     return 0;
@@ -91,16 +85,6 @@ export const POLLER_OPTIONS = {
   verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
-
-function parsePollerArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    allowNegative: true,
-    options: POLLER_OPTIONS,
-  }).values;
-}
 
 export function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -12,6 +15,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CliError } from '../local/cli.ts';
 import { runDlq } from '../local/dlq.ts';
 import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
+import { runCli } from './helpers/cli.ts';
+
+const DLQ_MAIN = new URL('../local/dlq-main.ts', import.meta.url).pathname;
 
 const DLQ_NAME = 'management-events-us-east-1-dlq.fifo';
 
@@ -136,5 +142,23 @@ describe('npm run dlq', () => {
         error.exitCode === 2 &&
         /^Unknown option '--purge'[\s\S]*Usage: npm run dlq/.test(error.message),
     );
+  });
+  it('lists an emulator on this machine (--endpoint-url 127.0.0.1) without asking for AWS credentials', {
+    timeout: 30_000,
+  }, async () => {
+    const home = mkdtempSync(join(tmpdir(), 'no-aws-'));
+    try {
+      // No AWS variable and an empty home (no ~/.aws): nothing to find credentials in.
+      const { code, stdout, stderr } = await runCli([DLQ_MAIN, '--endpoint-url', fauxqs.address, '--queue-url', dlqUrl], {
+        input: '',
+        replaceEnv: true,
+        env: { PATH: process.env.PATH, HOME: home },
+      }).exited;
+
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /: about 3 messages waiting; listed 3 /);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -30,6 +30,33 @@ describe('npm start: usage and settings errors', () => {
     });
   }
 
+  for (const [what, args, expected] of [
+    ['an unknown --region', ['--region', 'foo'], '--region "foo" is not an AWS region'],
+    ['a region in capitals', ['--region', 'EU-WEST-1'], '--region "EU-WEST-1" is not an AWS region (did you mean "eu-west-1"?)'],
+    ['a region that does not exist', ['--region', 'us-east-9'], '--region "us-east-9" is not an AWS region'],
+    [
+      'a negative number after a flag',
+      ['--visibility-timeout', '-1'],
+      '--visibility-timeout must be a whole number from 1 to 43200, got "-1"',
+    ],
+    ...(['--inventory', '--follow', '--events=x.jsonl', '--max-receive-count=3', '--visibility-timeout=9'] as const).map(
+      (flag) =>
+        [
+          `${flag} in poll mode`,
+          ['--queue-url', 'http://127.0.0.1:9/000000000000/management-events-us-east-1.fifo', flag],
+          `${flag.split('=')[0]} is for a local run: poll mode (--queue-url) does not take it`,
+        ] as const,
+    ),
+  ] as const) {
+    it(`refuses ${what} in one line, exit 2, before anything starts`, { timeout: 30_000 }, async () => {
+      const { code, stdout, stderr } = await runCli([MAIN, ...args], { input: '' }).exited;
+      assert.equal(code, 2, stdout + stderr);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.ok(stderr.startsWith(expected), stderr);
+      assert.equal(stdout, '');
+    });
+  }
+
   it('--help prints the usage and exits 0', async () => {
     const { code, stdout } = await runCli([MAIN, '--help'], { input: '' }).exited;
     assert.equal(code, 0);
