@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Instance, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { Redis } from 'ioredis';
 import { createDescriberHandler } from '../describer/handler.ts';
 import { ASSET_TYPES, type AssetType, assetId } from '../lambda/inventory-events.ts';
 import { inventoryKey } from '../lambda/inventory-keys.ts';
@@ -11,6 +10,7 @@ import { createReconcileHandler } from '../reconcile/handler.ts';
 import { listAssets } from '../reconcile/list-assets.ts';
 import type { ReconcileSummary } from '../reconcile/run-reconcile.ts';
 import { DEFAULT_SIMULATED_ACCOUNT, type Ec2Simulator, startEc2Simulator } from './ec2-simulator.ts';
+import { localRedisClient } from './local-redis.ts';
 import { type LoopbackSqs, startLoopbackSqs } from './loopback-sqs.ts';
 import { type Pipeline, type PipelineOptions, startPipeline } from './pipeline.ts';
 import { type Poller, startPoller } from './poller.ts';
@@ -125,8 +125,7 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
       sqs: pipeline.queue.sqs,
       logger: options.describerLogger,
     });
-    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
+    const redis = localRedisClient(options.redisUrl, { maxRetriesPerRequest: 1 });
     closers.push(async () => redis.disconnect());
 
     /** Every account's and region's records (the local queue's region, and any other its events named). */

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { DEFAULT_ASSET_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { snapshotRunKey } from '../lambda/inventory-keys.ts';
 import { CliError, oneLine } from './cli.ts';
@@ -14,6 +13,7 @@ import {
 } from './inventory-subscriber.ts';
 import { describeChange, inventoryTable } from './inventory-table.ts';
 import { askNoMetadataService } from './local-credentials.ts';
+import { localRedisClient } from './local-redis.ts';
 import { createOrderedSender } from './ordered-sender.ts';
 import { type Pipeline, startPipeline } from './pipeline.ts';
 import { functionLogger } from './poller-cli.ts';
@@ -239,7 +239,7 @@ async function reconcileAndShow(inventory: InventoryPipeline, redisUrl: string, 
   await inventory.settle(idleMs);
   const { snapshotId } = await inventory.reconcile();
   await inventory.settle(idleMs);
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = localRedisClient(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const key = snapshotRunKey(
       snapshotId,

@@ -1,13 +1,12 @@
-import { Redis } from 'ioredis';
 import { SCRIPT_KEY } from '../lambda/redis-script.ts';
+import { localRedisClient } from './local-redis.ts';
 
 /**
  * What a consumer that was away finds in the durable mirror: each account's stream, how many entries it holds, and
  * the first and last event ids a resuming consumer would read (`XRANGE key (lastId +`). One line per stream.
  */
 export async function describeStreams(redisUrl: string, topicPrefix: string): Promise<string[]> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  redis.on('error', () => undefined);
+  const redis = localRedisClient(redisUrl, { maxRetriesPerRequest: 0 });
   try {
     await redis.connect();
     const keys = (await redis.keys(`${SCRIPT_KEY}:${topicPrefix}*`)).sort();

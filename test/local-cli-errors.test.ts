@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { oneLine } from '../local/cli.ts';
 import { freePort } from '../local/free-port.ts';
+import { setLeastAclUser } from './helpers/acl.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { hasStackTrace, runCli } from './helpers/cli.ts';
 import { CHANNEL, sampleEvents } from './helpers/records.ts';
@@ -103,6 +105,52 @@ describe('npm start: usage and settings errors', () => {
       assert.equal(subscriber.received.length, 0);
     });
   }
+
+  describe("under the README's least ACL user", () => {
+    const syncUrl = () => `redis://sync:s3cret@127.0.0.1:${redis.port}`;
+    async function leastUser(extra: readonly string[] = []) {
+      const admin = new Redis(authedUrl());
+      track({ close: () => void admin.disconnect() });
+      await setLeastAclUser(admin, 'sync', 's3cret', extra);
+    }
+
+    it("says in one line, exit 2, that it may not PSUBSCRIBE, which npm start's subscriber needs, and what to add", {
+      timeout: 30_000,
+    }, async () => {
+      await leastUser();
+
+      const { code, stdout, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: syncUrl() } }).exited;
+
+      assert.equal(code, 2, stdout + stderr);
+      assert.equal(
+        stderr,
+        `Redis at redis://127.0.0.1:${redis.port}: user sync may not PSUBSCRIBE topic-account-management-events-*, which npm start's subscriber (what the inventory receives) does with REDIS_URL's user: for local runs, ACL SETUSER sync +psubscribe &topic-account-management-events-* (the deployed function does not need it)\n`,
+      );
+      assert.doesNotMatch(stdout, /reading events|s3cret/);
+    });
+
+    it('with +psubscribe, delivers the events and prints nothing but its lines and JSON (no ioredis ready-check warning)', {
+      timeout: 60_000,
+    }, async () => {
+      await leastUser(['+psubscribe']);
+      const input = sampleEvents()
+        .slice(0, 2)
+        .map((event) => JSON.stringify(event))
+        .join('\n');
+
+      const { code, stdout, stderr } = await runCli([MAIN], { input, env: { REDIS_URL: syncUrl() } }).exited;
+
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+      // The function's own log lines are JSON; ioredis' warning would not be.
+      for (const line of stderr
+        .trim()
+        .split('\n')
+        .filter((text) => text !== ''))
+        assert.doesNotThrow(() => JSON.parse(line), line);
+      assert.doesNotMatch(stdout + stderr, /ready check/);
+    });
+  });
 
   it('stops on a closed Redis port with one line naming the address', { timeout: 30_000 }, async () => {
     const port = await freePort();
