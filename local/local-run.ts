@@ -46,6 +46,9 @@ export interface LocalRun {
 /** At most this many events wait in the local queue: a large input is read as fast as it is delivered. */
 const QUEUE_BACKLOG_LIMIT = 500;
 
+/** Skipped input is reported line by line up to this many; the summary counts the rest. */
+const SKIPS_SHOWN = 20;
+
 /** `npm start`: the input through the local pipeline; returns the exit code (130 or 143 when stopped by a signal). */
 export async function runLocal(run: LocalRun): Promise<number> {
   // A local run: the secret of REDIS_AUTH_SECRET_ARN is read with credentials from the environment or ~/.aws only.
@@ -139,11 +142,20 @@ function createReplay(
   // Idle long enough for a failing event to use up its receives and be dead-lettered.
   const idleMs = (run.maxReceiveCount + 1) * run.visibilityTimeoutSeconds * 1000 + 5000;
   const limit = pipeline.queue.maxMessageBytes;
-  const tally = { tooLarge: 0, unreadable: 0, repeats: 0 };
+  const tally = { tooLarge: 0, unreadable: 0, repeats: 0, unshown: 0 };
   const bodies = new Set<string>();
   const bodyOfId = new Map<string, string>();
   const regionsNoted = new Set<string>();
   let stalled = false;
+  let skips = 0;
+
+  /** One line per skipped input, up to SKIPS_SHOWN: 50 MB of random bytes are not 387,000 lines. */
+  const skipped = (line: string) => {
+    skips += 1;
+    if (skips <= SKIPS_SHOWN) say(line);
+    else tally.unshown += 1;
+    if (skips === SKIPS_SHOWN + 1) say('more input is skipped: it is not shown line by line, the summary counts it');
+  };
 
   const sender = createOrderedSender(
     async (events: readonly RoutedEvent[]) => {
@@ -164,13 +176,13 @@ function createReplay(
   const admit = (where: string, event: Record<string, unknown>, body: string): RoutedEvent | undefined => {
     const routed = routeEvent(event, body);
     if (!('rule' in routed)) {
-      say(`skipped ${routed.id}: ${routed.reason}`);
+      skipped(`skipped ${routed.id}: ${routed.reason}`);
       return undefined;
     }
     const size = Buffer.byteLength(body);
     if (size > limit) {
       tally.tooLarge += 1;
-      say(`skipped ${where} (${routed.id}): ${size} bytes, more than the ${limit} an SQS message holds`);
+      skipped(`skipped ${where} (${routed.id}): ${size} bytes, more than the ${limit} an SQS message holds`);
       return undefined;
     }
     if (typeof event.region === 'string' && event.region !== run.region && !regionsNoted.has(event.region)) {
@@ -206,7 +218,7 @@ function createReplay(
       for await (const item of readEvents(input, { linesOnly: run.follow, region: run.region })) {
         if (item.kind === 'rejected') {
           tally.unreadable += 1;
-          say(`skipped ${item.where}: ${item.reason}`);
+          skipped(`skipped ${item.where}: ${item.reason}`);
           continue;
         }
         let routed: RoutedEvent | undefined;
@@ -215,7 +227,7 @@ function createReplay(
         } catch (error) {
           // One event that breaks the router must not end the run: it is reported, and the rest goes on.
           tally.unreadable += 1;
-          say(`skipped ${item.where}: ${oneLine(error)}`);
+          skipped(`skipped ${item.where}: ${oneLine(error)}`);
         }
         if (routed !== undefined) await sender.add(routed);
       }

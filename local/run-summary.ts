@@ -10,6 +10,8 @@ export interface RunCounts {
   readonly unreadable: number;
   /** Events whose body repeats an earlier one: the queue's content-based deduplication drops them. */
   readonly repeats: number;
+  /** Skipped input (not events, no rule matches, too large) beyond what was reported line by line. */
+  readonly unshown: number;
 }
 
 /** Every event the run was given to deliver: those sent, and those that could not be. */
@@ -24,7 +26,7 @@ export function exitCode(counts: RunCounts): number {
 
 /** The last line of a run: every event to deliver is in exactly one of its counts. */
 export function summaryLine(counts: RunCounts): string {
-  const { progress, tooLarge, unsent, unreadable, repeats } = counts;
+  const { progress, tooLarge, unsent, unreadable, repeats, unshown } = counts;
   const parts = [`delivered ${progress.delivered}/${eventsToDeliver(counts)} events, ${progress.deadLettered} dead-lettered`];
   const clause = (count: number, text: string) => {
     if (count > 0) parts.push(`, ${count} ${text}`);
@@ -46,5 +48,6 @@ export function summaryLine(counts: RunCounts): string {
       `; ${unreadable} input ${unreadable === 1 ? 'line or item not read as an event' : 'lines or items not read as events'}`,
     );
   }
+  if (unshown > 0) parts.push(`; ${unshown} skipped without a line of their own above`);
   return parts.join('');
 }

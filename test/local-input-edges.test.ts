@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,5 +200,80 @@ describe('npm start: hostile input', () => {
     assert.deepEqual(notes, [
       "note: events of eu-west-1 go through us-east-1's local queue here; deployed, only eu-west-1's stack sees them (--region eu-west-1)",
     ]);
+  });
+  /** `npm start` reading what a shell command writes, through a pipe. */
+  async function replayPiped(command: string) {
+    const shell = spawn('bash', ['-c', `${command} | "${process.execPath}" "${MAIN}"`], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    track({ close: () => void (shell.exitCode === null && process.kill(-(shell.pid ?? 0), 'SIGKILL')) });
+    let stdout = '';
+    shell.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    const [code] = await once(shell, 'exit');
+    return { code: code as number | null, stdout };
+  }
+
+  it('skips one line of 700 MB without a newline by its number, without holding it (it used to crash)', {
+    timeout: 120_000,
+  }, async () => {
+    const { code, stdout } = await replayPiped('head -c 700000000 /dev/zero');
+
+    assert.equal(code, 1, stdout);
+    assert.match(
+      stdout,
+      /\nskipped line 1: 700000000 bytes, longer than any event an SQS message holds \(1048576 bytes\): not read\ndelivered 0\/0 events, 0 dead-lettered; 1 input line or item not read as an event\n$/,
+    );
+  });
+
+  it('skips a 3 MiB line between two events unread, by its number, and delivers the events', { timeout: 60_000 }, async () => {
+    const subscriber = track(await subscribe(redis.url, CHANNEL));
+    const input = [stateChangeText('before'), 'x'.repeat(3 * 1024 * 1024), stateChangeText('after')].join('\n');
+
+    const { code, stdout } = await replay([], input);
+
+    assert.equal(code, 1, stdout.slice(0, 2000));
+    assert.match(
+      stdout,
+      /\nskipped line 2: 3145728 bytes, longer than any event an SQS message holds \(1048576 bytes\): not read\n/,
+    );
+    assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered; 1 input line or item not read as an event\n$/);
+    assert.deepEqual(
+      subscriber.received.map((item) => (JSON.parse(item.message) as { id: string }).id),
+      ['before', 'after'],
+    );
+  });
+
+  it('skips a JSON document larger than it parses whole, and says to give JSON lines', { timeout: 120_000 }, async () => {
+    const { code, stdout } = await replayPiped(`{ printf '['; head -c 300000000 /dev/zero | tr '\\0' ' '; }`);
+
+    assert.equal(code, 1, stdout);
+    assert.match(
+      stdout,
+      /\nskipped line 1: 300000001 bytes, more than the 268435456 bytes a JSON document may have here \(give JSON lines, one event per line, for more\): not read\n/,
+    );
+  });
+
+  it('reports 20 skipped lines one by one, then says the rest are skipped without a line each, and counts them', {
+    timeout: 60_000,
+  }, async () => {
+    const input = [...Array.from({ length: 100 }, (_, index) => `garbage ${index + 1}`), stateChangeText('last')].join('\n');
+
+    const { code, stdout } = await replay([], input);
+
+    const lines = stdout.trim().split('\n');
+    assert.equal(code, 1, stdout);
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith('skipped ')).map((line) => /^skipped line (\d+): not JSON/.exec(line)?.[1]),
+      Array.from({ length: 20 }, (_, index) => String(index + 1)),
+    );
+    assert.ok(lines.includes('more input is skipped: it is not shown line by line, the summary counts it'), stdout);
+    assert.equal(
+      lines.at(-1),
+      'delivered 1/1 events, 0 dead-lettered; 100 input lines or items not read as events; 80 skipped without a line of their own above',
+    );
   });
 });
