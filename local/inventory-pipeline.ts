@@ -63,8 +63,8 @@ export interface InventoryPipeline {
   deliver(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   /** One run of the reconcile function, its snapshot sent into the FIFO queue. */
   reconcile(): Promise<ReconcileSummary>;
-  /** Resolves once both queues are empty (everything described and applied), or after `idleMs` at the most. */
-  settle(idleMs: number): Promise<void>;
+  /** Resolves once both queues are empty (everything described and applied), after `idleMs` at the most, or on abort. */
+  settle(idleMs: number, signal?: AbortSignal): Promise<void>;
   records(): Promise<InventoryRecord[]>;
   /** Where the inventory and the simulated EC2 disagree, one line each; none when they are equal. */
   differences(): Promise<string[]>;
@@ -166,11 +166,11 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
           {},
           { invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:management-events-reconcile-${region}` },
         ),
-      async settle(idleMs) {
+      async settle(idleMs, signal) {
         const until = Date.now() + idleMs;
         // Empty twice in a row: an invocation in flight may still send to the FIFO queue.
         let emptyTimes = 0;
-        while (Date.now() < until && emptyTimes < 2) {
+        while (Date.now() < until && emptyTimes < 2 && signal?.aborted !== true) {
           const empty =
             (await isEmpty(sqs.client(region), describeQueue.queueUrl)) &&
             (await isEmpty(pipeline.queue.sqs, pipeline.queue.queueUrl));

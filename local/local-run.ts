@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { DEFAULT_ASSET_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { snapshotRunKey } from '../lambda/inventory-keys.ts';
@@ -22,7 +23,7 @@ import { type RedisServer, startRedisServer } from './redis-server.ts';
 import { type RoutedEvent, routeEvent } from './router.ts';
 import { exitCode, type RunCounts, summaryLine } from './run-summary.ts';
 import { describeStreams } from './stream-catch-up.ts';
-import { createOutput } from './terminal.ts';
+import { createOutput, type Output } from './terminal.ts';
 
 export interface Input {
   readonly source: string;
@@ -41,6 +42,12 @@ export interface LocalRun {
   /** The inventory too (docs/inventory.md): a simulated EC2 the events' changes are applied to, and one reconcile at the end. */
   readonly inventory: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** How long the run waits without progress before it ends. @default idleLimitMs(visibilityTimeoutSeconds) */
+  readonly idleLimitMs?: number;
+  /** Where its lines go. @default stdout */
+  readonly output?: Output;
+  /** Where the function's JSON log lines go. @default stderr */
+  readonly functionLog?: (line: string) => void;
 }
 
 /** At most this many events wait in the local queue: a large input is read as fast as it is delivered. */
@@ -49,12 +56,31 @@ const QUEUE_BACKLOG_LIMIT = 500;
 /** Skipped input is reported line by line up to this many; the summary counts the rest. */
 const SKIPS_SHOWN = 20;
 
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/**
+ * A run with events in the queue and no progress (nothing delivered, dead-lettered or missed) for this long ends.
+ * Failures are transient (Redis down, refusing): the function retries them for as long as the queue keeps them and
+ * never dead-letters them, so waiting for maxReceiveCount would wait for hours. A minute for Redis to come back,
+ * plus two visibility timeouts for the retried records to be received again after it did.
+ */
+export function idleLimitMs(visibilityTimeoutSeconds: number): number {
+  return 60_000 + 2 * visibilityTimeoutSeconds * 1000;
+}
+
 /** `npm start`: the input through the local pipeline; returns the exit code (130 or 143 when stopped by a signal). */
 export async function runLocal(run: LocalRun): Promise<number> {
   // A local run: the secret of REDIS_AUTH_SECRET_ARN is read with credentials from the environment or ~/.aws only.
   askNoMetadataService();
-  const output = createOutput();
-  const say = output.say;
+  const output = run.output ?? createOutput();
+  // Set by a signal, and once the summary is out: the summary stays the last line, whatever the pipeline still does
+  // (a batch in flight, its shutdown) after it.
+  let quiet = false;
+  const say = (line: string) => {
+    if (!quiet) output.say(line);
+  };
+  const writeLog = run.functionLog ?? ((line: string) => process.stderr.write(line));
   const givenUrl = run.env.REDIS_URL?.trim() ?? '';
   // Every setting is checked before anything starts or any input is read (the URL itself once there is one).
   checkSettings({ ...run.env, REDIS_URL: givenUrl === '' ? 'redis://127.0.0.1:6379' : givenUrl });
@@ -77,7 +103,9 @@ export async function runLocal(run: LocalRun): Promise<number> {
   let inventory: InventoryPipeline | undefined;
   let changes: InventorySubscriber | undefined;
   try {
-    const logger = functionLogger(run.verbose, (line) => process.stderr.write(line));
+    const logger = functionLogger(run.verbose, (line) => {
+      if (!quiet) writeLog(line);
+    });
     const options = {
       region: run.region,
       redisUrl,
@@ -106,25 +134,39 @@ export async function runLocal(run: LocalRun): Promise<number> {
     `queue: ${pipeline.queue.queueUrl} (local, maxReceiveCount ${run.maxReceiveCount}, visibility ${run.visibilityTimeoutSeconds} s)`,
   );
 
-  const input = run.input.open();
-  const replay = createReplay(run, pipeline, redisUrl, say, inventory);
-  const stopped = new Promise<{ readonly signal?: NodeJS.Signals; readonly code: number }>((resolve) => {
-    process.once('SIGINT', () => resolve({ signal: 'SIGINT', code: 130 }));
-    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM', code: 143 }));
-    // `npm start | head -2`: the reader has what it wanted; end quietly.
-    void output.closed.then(() => resolve({ code: 0 }));
+  // Ends the replay wherever it waits: a signal, the reader gone (`npm start | head -2`), or no progress for too long.
+  const stop = new AbortController();
+  let signalled: StopSignal | undefined;
+  let readerGone = false;
+  const onSignal = (signal: StopSignal) => {
+    // A second signal, or one with nobody left to read a summary: nothing more is worth waiting for.
+    if (signalled !== undefined || readerGone) process.exit(SIGNAL_EXIT_CODES[signal]);
+    signalled = signal;
+    quiet = true;
+    stop.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  void output.closed.then(() => {
+    readerGone = true;
+    stop.abort('closed');
   });
-  const finished = replay.run(input).then((code) => ({ signal: undefined, code }));
-  // After a stop, whatever the replay was waiting on is closed under it: its end is of no interest any more.
-  finished.catch(() => undefined);
+  const replay = createReplay(run, pipeline, redisUrl, stop, inventory, say);
   try {
-    const outcome = await Promise.race([finished, stopped]);
-    if (outcome.signal !== undefined) {
-      input.destroy();
-      say(`${outcome.signal}: stopped; ${summaryLine(await replay.counts())}`);
+    await replay.run(run.input.open());
+    const counts = await replay.counts();
+    quiet = true;
+    if (signalled !== undefined) {
+      output.say(`${signalled}: stopped; ${summaryLine(counts)}`);
+      return SIGNAL_EXIT_CODES[signalled];
     }
-    return outcome.code;
+    if (readerGone) return 0;
+    output.say(summaryLine(counts));
+    return exitCode(counts);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    quiet = true;
     await changes?.close();
     await (inventory ?? pipeline).close();
     await redisServer?.stop();
@@ -136,17 +178,17 @@ function createReplay(
   run: LocalRun,
   pipeline: Pipeline,
   redisUrl: string,
-  say: (line: string) => void,
+  stop: AbortController,
   inventory: InventoryPipeline | undefined,
+  say: (line: string) => void,
 ) {
-  // Idle long enough for a failing event to use up its receives and be dead-lettered.
-  const idleMs = (run.maxReceiveCount + 1) * run.visibilityTimeoutSeconds * 1000 + 5000;
+  const idleMs = run.idleLimitMs ?? idleLimitMs(run.visibilityTimeoutSeconds);
+  const { signal } = stop;
   const limit = pipeline.queue.maxMessageBytes;
   const tally = { tooLarge: 0, unreadable: 0, repeats: 0, unshown: 0 };
   const bodies = new Set<string>();
   const bodyOfId = new Map<string, string>();
   const regionsNoted = new Set<string>();
-  let stalled = false;
   let skips = 0;
 
   /** One line per skipped input, up to SKIPS_SHOWN: 50 MB of random bytes are not 387,000 lines. */
@@ -157,18 +199,25 @@ function createReplay(
     if (skips === SKIPS_SHOWN + 1) say('more input is skipped: it is not shown line by line, the summary counts it');
   };
 
+  /** Waits until at most `backlog` events are in the queue; no progress for the idle limit ends the run. */
+  const waitForQueue = async (backlog: number) => {
+    if ((await pipeline.waitForRoom(backlog, idleMs, signal)) || signal.aborted) return;
+    const { pending } = await pipeline.progress();
+    say(
+      `no progress for ${Math.round(idleMs / 1000)} s with ${pending} ${pending === 1 ? 'event' : 'events'} in the queue (is Redis up? the function's log lines on stderr say why): stopping`,
+    );
+    stop.abort('stalled');
+  };
+
   const sender = createOrderedSender(
     async (events: readonly RoutedEvent[]) => {
-      if (!(await pipeline.waitForRoom(QUEUE_BACKLOG_LIMIT, idleMs)) && !stalled) {
-        stalled = true;
-        say(`no progress for ${Math.round(idleMs / 1000)} s with events in the queue (is Redis up?): reading on`);
-      }
       if (inventory === undefined) return pipeline.send(events);
       // The change each event reports happened in EC2 first; then EventBridge delivers it to both targets.
       for (const event of events) inventory.ec2.applyEvent(JSON.parse(event.body) as Record<string, unknown>);
       return inventory.deliver(events);
     },
     ({ event, reason }) => say(`not sent ${event.id}: ${reason}`),
+    { beforeSend: () => waitForQueue(QUEUE_BACKLOG_LIMIT), signal },
   );
   const counts = async (): Promise<RunCounts> => ({ progress: await pipeline.progress(), unsent: sender.unsent(), ...tally });
 
@@ -209,13 +258,15 @@ function createReplay(
 
   return {
     counts,
-    async run(input: Readable): Promise<number> {
+    /** Until everything read was delivered, or the run was stopped (then what it has is what the summary counts). */
+    async run(input: Readable): Promise<void> {
       say(
         run.follow
           ? 'following stdin: one EventBridge event (JSON) per line; Ctrl-C to stop'
           : `reading events from ${run.input.source}`,
       );
-      for await (const item of readEvents(input, { linesOnly: run.follow, region: run.region })) {
+      for await (const item of readEvents(input, { linesOnly: run.follow, region: run.region, signal })) {
+        if (signal.aborted) break;
         if (item.kind === 'rejected') {
           tally.unreadable += 1;
           skipped(`skipped ${item.where}: ${item.reason}`);
@@ -231,26 +282,35 @@ function createReplay(
         }
         if (routed !== undefined) await sender.add(routed);
       }
+      input.destroy();
       await sender.flush();
-      if (run.follow) await new Promise(() => undefined);
-      await pipeline.settle(idleMs);
-      if (inventory !== undefined) await reconcileAndShow(inventory, redisUrl, idleMs, say);
+      // --follow runs until Ctrl-C, even once stdin is closed.
+      if (run.follow && !signal.aborted) await once(signal, 'abort');
+      await waitForQueue(0);
+      if (signal.aborted) return;
+      await pipeline.settle(idleMs, signal);
+      if (inventory !== undefined) await reconcileAndShow(inventory, redisUrl, idleMs, signal, say);
       // The durable mirror (STREAM_RETENTION_HOURS): what a subscriber that missed all of it reads to catch up.
-      if ((run.env.STREAM_RETENTION_HOURS ?? '').trim() !== '') {
+      if ((run.env.STREAM_RETENTION_HOURS ?? '').trim() !== '' && !signal.aborted) {
         for (const line of await describeStreams(redisUrl, run.env.TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX)) say(line);
       }
-      const final = await counts();
-      say(summaryLine(final));
-      return exitCode(final);
     },
   };
 }
 
 /** The end of an inventory run: everything described, one reconcile run (as the schedule starts it), the table. */
-async function reconcileAndShow(inventory: InventoryPipeline, redisUrl: string, idleMs: number, say: (line: string) => void) {
-  await inventory.settle(idleMs);
+async function reconcileAndShow(
+  inventory: InventoryPipeline,
+  redisUrl: string,
+  idleMs: number,
+  signal: AbortSignal,
+  say: (line: string) => void,
+) {
+  await inventory.settle(idleMs, signal);
+  if (signal.aborted) return;
   const { snapshotId } = await inventory.reconcile();
-  await inventory.settle(idleMs);
+  await inventory.settle(idleMs, signal);
+  if (signal.aborted) return;
   const redis = localRedisClient(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const key = snapshotRunKey(

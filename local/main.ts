@@ -28,6 +28,8 @@ Options:
   --help                    this text
 
 With no input at all (stdin a terminal or /dev/null, no --events) the sample events are replayed.
+Events that fail are retried, never dead-lettered for a transient failure (Redis down or refusing): a run that makes
+no progress for 60 s plus twice the visibility timeout (70 s by default) ends, saying what is still queued (exit 1).
 Exit: 0 all delivered, 1 something not delivered or some input not an event, 2 a usage or settings error,
 130 stopped by Ctrl-C (143 by SIGTERM), after a summary of what was delivered so far.
 Environment: REDIS_URL (default: a throwaway redis-server on a free port), TOPIC_PREFIX, REQUIRE_SUBSCRIBER,

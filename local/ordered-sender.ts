@@ -3,10 +3,19 @@ import type { NotSent, RoutedEvent } from './router.ts';
 export interface OrderedSender {
   /** Queues an event; waits when too many are queued, so a large input is read only as fast as it is sent. */
   add(event: RoutedEvent): Promise<void>;
-  /** Resolves when everything added has been sent (or refused). */
+  /** Resolves when everything added has been sent (or refused), or the sender was stopped. */
   flush(): Promise<void>;
   /** Events added and not handed to `send` yet. */
   unsent(): number;
+}
+
+export interface OrderedSenderOptions {
+  /** `add` waits for the queued events to be sent once this many are queued. */
+  readonly highWaterMark?: number;
+  /** Awaited before each send (room in the local queue, say). */
+  readonly beforeSend?: () => Promise<void>;
+  /** Once aborted (a stop, a stall), nothing more is sent: what is queued stays unsent. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -16,14 +25,17 @@ export interface OrderedSender {
 export function createOrderedSender(
   send: (events: readonly RoutedEvent[]) => Promise<NotSent[]>,
   onNotSent: (notSent: NotSent) => void,
-  highWaterMark = 100,
+  options: OrderedSenderOptions = {},
 ): OrderedSender {
+  const { highWaterMark = 100, beforeSend, signal } = options;
   const queued: RoutedEvent[] = [];
   let draining: Promise<void> | undefined;
 
   const drain = async () => {
     try {
       while (queued.length > 0) {
+        await beforeSend?.();
+        if (signal?.aborted) return;
         const batch = queued.splice(0, 10);
         try {
           for (const notSent of await send(batch)) onNotSent(notSent);

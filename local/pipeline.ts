@@ -38,11 +38,14 @@ export interface Pipeline {
   progress(): Promise<Progress>;
   /**
    * Waits until at most `limit` sent events are still in the queue, so that the backlog stays bounded, or until
-   * `idleMs` passed without progress (Redis down, say): then it returns false rather than wait for ever.
+   * `idleMs` passed without progress (Redis down, say) or `signal` aborted: then it returns false rather than wait.
    */
-  waitForRoom(limit: number, idleMs: number): Promise<boolean>;
-  /** Resolves once every sent event was delivered, missed or dead-lettered, or with what it has after `idleMs` without progress. */
-  settle(idleMs: number): Promise<Progress>;
+  waitForRoom(limit: number, idleMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Resolves once every sent event was delivered, missed or dead-lettered, or with what it has after `idleMs` without
+   * progress, or at once when `signal` aborts.
+   */
+  settle(idleMs: number, signal?: AbortSignal): Promise<Progress>;
   close(): Promise<void>;
 }
 
@@ -133,12 +136,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const localQueue = queue;
   const progress = async () => tally.progress(await localQueue.deadLetterBodies());
 
-  /** Polls `progress` until `done` says so, or until it has not changed for `idleMs`; returns the last one. */
-  const waitUntil = async (done: (now: Progress) => boolean, idleMs: number): Promise<Progress> => {
+  /** Polls `progress` until `done` says so, or it has not changed for `idleMs`, or `signal` aborts; returns the last one. */
+  const waitUntil = async (done: (now: Progress) => boolean, idleMs: number, signal?: AbortSignal): Promise<Progress> => {
     let last = await progress();
     let lastChange = Date.now();
     for (;;) {
-      if (done(last)) return last;
+      if (done(last) || signal?.aborted) return last;
       await sleep(50);
       const now = await progress();
       if (now.pending !== last.pending || now.deadLettered !== last.deadLettered || now.missed !== last.missed) {
@@ -167,13 +170,13 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       return notSent;
     },
     progress,
-    async waitForRoom(limit, idleMs) {
-      return (await waitUntil((now) => now.pending <= limit, idleMs)).pending <= limit;
+    async waitForRoom(limit, idleMs, signal) {
+      return (await waitUntil((now) => now.pending <= limit, idleMs, signal)).pending <= limit && signal?.aborted !== true;
     },
-    async settle(idleMs) {
-      await waitUntil((now) => now.pending === 0, idleMs);
+    async settle(idleMs, signal) {
+      await waitUntil((now) => now.pending === 0, idleMs, signal);
       // Published a moment ago, a message may still be on its way to the subscriber.
-      return waitUntil((now) => now.missed === 0, IN_TRANSIT_MS);
+      return waitUntil((now) => now.missed === 0, IN_TRANSIT_MS, signal);
     },
     close,
   };

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
+import { runLocal } from '../local/local-run.ts';
+import { setLeastAclUser } from './helpers/acl.ts';
+import { closeAfterEach } from './helpers/cleanup.ts';
+import { runCli } from './helpers/cli.ts';
+import { stateChange } from './helpers/records.ts';
+import { useRedisServer } from './helpers/redis-server.ts';
+
+const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
+
+/** `count` state changes of different instances: different bodies, one message group. */
+function stateChanges(count: number): string {
+  return Array.from({ length: count }, (_, index) => stateChange(`i-${String(index).padStart(17, '0')}`, 'running')).join('\n');
+}
+
+describe('npm start: how a run ends', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  /** A user that may do anything but PUBLISH: every record fails, transiently, and is retried, never dead-lettered. */
+  async function cannotPublishUrl(): Promise<string> {
+    const admin = new Redis(redis.url);
+    track({ close: () => void admin.disconnect() });
+    await setLeastAclUser(admin, 'cannot-publish', 'pw', ['+psubscribe']);
+    await admin.call('ACL', 'SETUSER', 'cannot-publish', '-publish');
+    return `redis://cannot-publish:pw@127.0.0.1:${redis.port}`;
+  }
+
+  for (const [args, lines] of [
+    [[], 2],
+    [[], 5],
+    [[], 8],
+    [[], 15],
+    [['--region', 'eu-west-1'], 8],
+  ] as const) {
+    it(`ends quietly with exit 0 when its reader goes away: npm start ${args.join(' ')} < /dev/null | head -${lines}`, {
+      timeout: 60_000,
+    }, async () => {
+      // Its own process group: a run that hangs is killed with the shell that started it.
+      const shell = spawn(
+        'bash',
+        ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" ${args.join(' ')} < /dev/null | head -${lines}`],
+        { env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      );
+      track({ close: () => void (shell.exitCode === null && process.kill(-(shell.pid ?? 0), 'SIGKILL')) });
+      let stdout = '';
+      let stderr = '';
+      shell.stdout.on('data', (chunk) => {
+        stdout += String(chunk);
+      });
+      shell.stderr.on('data', (chunk) => {
+        stderr += String(chunk);
+      });
+
+      const [code] = await once(shell, 'exit');
+
+      assert.equal(stdout.split('\n').length, lines + 1, stdout);
+      assert.equal(stderr, '');
+      assert.equal(code, 0);
+    });
+  }
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} ends a run that waits on an event it cannot deliver: exit ${code}, the summary last`, {
+      timeout: 30_000,
+    }, async () => {
+      const run = runCli([MAIN, '--visibility-timeout', '1'], {
+        input: stateChanges(1),
+        env: { REDIS_URL: await cannotPublishUrl() },
+      });
+      track({ close: () => void run.child.kill('SIGKILL') });
+      // The function refused it once: the run now waits for it to be delivered.
+      await waitUntil(() => run.output().includes('NOPERM'));
+
+      run.child.kill(signal);
+      const { code: exitCode, stdout } = await run.exited;
+
+      assert.equal(exitCode, code);
+      assert.equal(
+        stdout.trim().split('\n').at(-1),
+        `${signal}: stopped; delivered 0/1 events, 0 dead-lettered, 1 still in the queue`,
+      );
+    });
+  }
+
+  it('Ctrl-C in the middle of a large input: the summary is the last line, and its counts add up', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'big-'));
+    track({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const file = join(dir, 'big.jsonl');
+    writeFileSync(file, stateChanges(5000));
+    const run = runCli([MAIN, '--events', file], { input: '', env: { REDIS_URL: redis.url } });
+    track({ close: () => void run.child.kill('SIGKILL') });
+    await waitUntil(() => run.output().split('\ninventory <- ').length > 50);
+
+    run.child.kill('SIGINT');
+    const { code, stdout } = await run.exited;
+
+    assert.equal(code, 130);
+    const lines = stdout.trim().split('\n');
+    const summary =
+      /^SIGINT: stopped; delivered (\d+)\/(\d+) events, 0 dead-lettered(?:, (\d+) still in the queue)?(?:, (\d+) read but not sent)?$/.exec(
+        lines.at(-1) ?? '',
+      );
+    assert.ok(summary !== null, lines.slice(-3).join('\n'));
+    const [delivered = 0, total = 0, queued = 0, unsent = 0] = summary.slice(1).map((count) => Number(count ?? 0));
+    assert.equal(delivered + queued + unsent, total);
+    assert.ok(delivered >= lines.filter((line) => line.startsWith('inventory <- ')).length);
+    assert.ok(total < 5000, 'stopped before the whole input was read');
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith('not sent')),
+      [],
+    );
+  });
+
+  /** runLocal in this process, with a short idle limit: the real one is a minute and more. */
+  async function runWithIdleLimit(events: number, idleLimitMs: number) {
+    const lines: string[] = [];
+    const code = await runLocal({
+      input: { source: 'a test', open: () => Readable.from([stateChanges(events)]) },
+      region: 'us-east-1',
+      follow: false,
+      verbose: false,
+      maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: 1,
+      concurrency: 2,
+      inventory: false,
+      env: { REDIS_URL: await cannotPublishUrl() },
+      idleLimitMs,
+      output: { say: (line) => lines.push(line), closed: new Promise(() => undefined) },
+      functionLog: () => undefined,
+    });
+    return { code, lines };
+  }
+
+  it('ends a run whose queue makes no progress for the idle limit: says what is still queued, exit 1', {
+    timeout: 30_000,
+  }, async () => {
+    const { code, lines } = await runWithIdleLimit(1, 2000);
+
+    assert.equal(code, 1);
+    assert.deepEqual(lines.slice(-2), [
+      "no progress for 2 s with 1 event in the queue (is Redis up? the function's log lines on stderr say why): stopping",
+      'delivered 0/1 events, 0 dead-lettered, 1 still in the queue',
+    ]);
+  });
+
+  it('stops reading a large input once the queue makes no progress for the idle limit, rather than read on', {
+    timeout: 60_000,
+  }, async () => {
+    const { code, lines } = await runWithIdleLimit(800, 2000);
+
+    assert.equal(code, 1);
+    const summary = /^delivered 0\/(\d+) events, 0 dead-lettered, (\d+) still in the queue, (\d+) read but not sent$/.exec(
+      lines.at(-1) ?? '',
+    );
+    assert.ok(summary !== null, lines.at(-1));
+    assert.ok(Number(summary[1]) < 800, lines.at(-1));
+    assert.match(lines.at(-2) ?? '', /^no progress for 2 s with \d+ events in the queue .*: stopping$/);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(20);
+  }
+}
