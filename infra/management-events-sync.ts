@@ -141,7 +141,8 @@ export class ManagementEventsSync extends Construct {
     this.alarmTopic = alarmTopicFor(this, settings);
     this.addAlarm(
       alarmAtOrAbove(this, 'DeadLetterQueueAlarm', {
-        description: `Events gave up after ${settings.maxReceiveCount} receives and wait in ${deadLetterQueueName(region)}: see the dead-letter runbook in the README`,
+        // The consumer parks what can never be published at once; maxReceiveCount is only the last resort.
+        description: `Records wait in ${deadLetterQueueName(region)}: parked on their first try (they can never be published), or given up after ${settings.maxReceiveCount} receives; see the dead-letter runbook in the README`,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',
