@@ -18,6 +18,7 @@ import {
   alarmPropsProblems,
   type InventoryOptionProps,
   inventoryOptionProblems,
+  inventoryOptionWarnings,
   type RuleProps,
   resourceTypesOf,
   rulePropsProblems,
@@ -128,6 +129,7 @@ export class ManagementEventsForwarder extends Construct {
         FORWARDER_ASSETS_WARNING,
         'inventory adds Lambda functions, whose code is a file asset: this template is no longer one a StackSet deploys as it is. Deploy it with cdk deploy in each member account and region (bootstrapped), or publish its assets where the StackSet accounts can read them (docs/organizations.md)',
       );
+      for (const { id, message } of inventoryOptionWarnings(props)) Annotations.of(this).addWarningV2(id, message);
       const destination = { centralBusArn };
       const logRetentionDays = SYNC_DEFAULTS.logRetentionDays;
       this.inventory = new Inventory(this, 'Inventory', { rules: this.rules, delivery, destination, logRetentionDays });

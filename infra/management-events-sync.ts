@@ -125,9 +125,7 @@ export class ManagementEventsSync extends Construct {
     });
     this.ruleDefinitions = rulesPerAccount(ruleKinds, accounts);
     this.perAccountRules = { accounts: accounts.length, rulesPerAccount: ruleKinds.length };
-    for (const warning of syncPropsWarnings(props, ruleKinds)) {
-      Annotations.of(this).addWarningV2('sync:settings', warning);
-    }
+    for (const { id, message } of syncPropsWarnings(props, ruleKinds, region)) Annotations.of(this).addWarningV2(id, message);
     const perAccount = accounts.length > 0;
     // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
     if (perAccount) {

@@ -269,7 +269,7 @@ describe('inventory settings', () => {
     };
     assert.deepEqual(
       warnings({ redisUrl: REDIS_URL, inventoryTombstoneHours: '48' }).filter((text) => text.includes('inventory')),
-      ['inventoryTombstoneHours has no effect without inventory [ack: sync:settings]'],
+      ['inventoryTombstoneHours has no effect without inventory [ack: sync:inventory-setting-unused]'],
     );
     const poller = warnings({ consumer: 'poller', inventory: 'true', assetTopicPrefix: 'asset-changes-' });
     assert.ok(poller.some((text) => text.includes("set INVENTORY=true in the poller's environment")));
