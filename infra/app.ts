@@ -1,4 +1,8 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type Stack, Validations } from 'aws-cdk-lib';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   CONTEXT_KEYS,
@@ -9,6 +13,7 @@ import {
   readSettings,
   ruleContext,
 } from './config.ts';
+import { templateSizeProblems } from './deployment-limits.ts';
 import { forwarderPropsProblems, type ManagementEventsForwarderProps } from './forwarder.ts';
 import { MEMBER_STACK_NAME, MemberStack } from './member-stack.ts';
 import { readCentralAccount, readMemberAssetsBucketPrefix } from './organization-settings.ts';
@@ -70,10 +75,58 @@ export function buildApp(app: App = new App()): App {
   return app;
 }
 
+/**
+ * Synthesizes the app, then checks each template's size: CloudFormation refuses one over 1,000,000 bytes only at
+ * deploy, and the size is known only once written. Over it, the line says how many `accounts` fit.
+ */
+export function synthesizeApp(app: App): CloudAssembly {
+  const assembly = app.synth();
+  const problems = app.node.children
+    .filter((child): child is SyncStack => child instanceof SyncStack)
+    .flatMap((stack) =>
+      templateSizeProblems(
+        {
+          stackName: stack.stackName,
+          bytes: templateBytes(assembly, stack),
+          accounts: stack.props.sync.accounts?.length ?? 0,
+        },
+        (count) => templateBytesWithAccounts(app, stack, count),
+      ),
+    );
+  if (problems.length > 0) throw new SettingsError('these settings cannot be deployed', problems);
+  return assembly;
+}
+
+function templateBytes(assembly: CloudAssembly, stack: Stack): number {
+  return statSync(join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile)).size;
+}
+
+/** The size of `stack`'s template with only its first `count` accounts: built again in an app of its own. */
+function templateBytesWithAccounts(app: App, stack: SyncStack, count: number): number {
+  const outdir = mkdtempSync(join(tmpdir(), 'template-size-'));
+  try {
+    const scratch = new App({
+      outdir,
+      autoSynth: false,
+      context: app.node.getAllContext(),
+      // The function code's asset hash is as long either way: no need to bundle it again.
+      postCliContext: { 'aws:cdk:bundling-stacks': [] },
+    });
+    const { sync } = stack.props;
+    const again = new SyncStack(scratch, stack.node.id, {
+      ...stack.props,
+      sync: { ...sync, accounts: sync.accounts?.slice(0, count) },
+    });
+    return templateBytes(scratch.synth(), again);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     // No stack traces in the assembly's warnings: the CLI printed their frames as bare file: lines.
-    buildApp(new App({ stackTraces: false })).synth();
+    synthesizeApp(buildApp(new App({ stackTraces: false })));
   } catch (error) {
     // Settings a user gave: one message, no stack trace.
     if (!(error instanceof SettingsError)) throw error;

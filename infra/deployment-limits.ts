@@ -61,3 +61,35 @@ export function resourceCountProblems(stack: Stack, perAccount: PerAccountRules)
     `${heading}: each of the ${accounts} accounts adds ${rulesPerAccount} rules; list at most ${fitting} in accounts (the others share the rules' message groups)`,
   ];
 }
+
+/** CloudFormation's limit on a template (cdk deploy uploads it to S3 first; the limit there), in bytes. */
+export const TEMPLATE_BYTES = 1_000_000;
+
+export interface SynthesizedTemplate {
+  readonly stackName: string;
+  /** The template's size as synth wrote it (CDK's own indentation setting included). */
+  readonly bytes: number;
+  /** How many accounts have rules of their own (`accounts`). */
+  readonly accounts: number;
+}
+
+/**
+ * The template over CloudFormation's size limit, with the most `accounts` that fit when they are the cause.
+ * `bytesWith(count)` synthesizes the same stack with the first `count` accounts only: called only when over.
+ */
+export function templateSizeProblems(template: SynthesizedTemplate, bytesWith: (count: number) => number): string[] {
+  const { stackName, bytes, accounts } = template;
+  if (bytes <= TEMPLATE_BYTES) return [];
+  const heading = `stack ${stackName}: its template takes ${bytes.toLocaleString('en-US')} bytes, over CloudFormation's limit of ${TEMPLATE_BYTES.toLocaleString('en-US')} bytes per template`;
+  const withOne = accounts === 0 ? Number.POSITIVE_INFINITY : bytesWith(1);
+  if (withOne > TEMPLATE_BYTES) return [`${heading}: move some resources to another stack`];
+  const perAccount = (bytes - withOne) / (accounts - 1);
+  // Each account adds the same rules, so the size is nearly a straight line through 1 and `accounts` (metric ids in
+  // the dashboard grow by a digit now and then): guess on it, then step to the exact count.
+  let fitting = Math.min(accounts - 1, 1 + Math.floor((TEMPLATE_BYTES - withOne) / perAccount));
+  while (fitting > 1 && bytesWith(fitting) > TEMPLATE_BYTES) fitting -= 1;
+  while (fitting + 1 < accounts && bytesWith(fitting + 1) <= TEMPLATE_BYTES) fitting += 1;
+  return [
+    `${heading}: each of the ${accounts} accounts adds about ${(Math.round(perAccount / 100) * 100).toLocaleString('en-US')} bytes; list at most ${fitting} in accounts (the others share the rules' message groups)`,
+  ];
+}

@@ -18,12 +18,16 @@ import {
   alarmPropsProblems,
   type InventoryOptionProps,
   inventoryOptionProblems,
+  inventoryOptionWarnings,
   type RuleProps,
   resourceTypesOf,
   rulePropsProblems,
   SYNC_DEFAULTS,
   type Unchecked,
 } from './sync-props.ts';
+
+/** The ID of the warning that the inventory's code assets need a bootstrapped account or published assets. */
+export const FORWARDER_ASSETS_WARNING = 'forwarder:inventory-assets';
 
 export interface ManagementEventsForwarderProps extends RuleProps, AlarmProps, InventoryOptionProps {
   /** The account whose default bus, in the same region, receives this account's events: where ManagementEventsSync runs. */
@@ -122,9 +126,10 @@ export class ManagementEventsForwarder extends Construct {
     // holds no read role into members (docs/organizations.md).
     if (props.inventory) {
       Annotations.of(this).addWarningV2(
-        'forwarder:inventory-assets',
+        FORWARDER_ASSETS_WARNING,
         'inventory adds Lambda functions, whose code is a file asset: this template is no longer one a StackSet deploys as it is. Deploy it with cdk deploy in each member account and region (bootstrapped), or publish its assets where the StackSet accounts can read them (docs/organizations.md)',
       );
+      for (const { id, message } of inventoryOptionWarnings(props)) Annotations.of(this).addWarningV2(id, message);
       const destination = { centralBusArn };
       const logRetentionDays = SYNC_DEFAULTS.logRetentionDays;
       this.inventory = new Inventory(this, 'Inventory', { rules: this.rules, delivery, destination, logRetentionDays });

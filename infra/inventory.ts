@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import { alarmAtOrAbove } from './alarms.ts';
 import { standardDeadLetterQueue } from './dead-letter-queue.ts';
 import { functionCode } from './function-code.ts';
 import { type InventoryDestination, sendToDestination } from './inventory-destination.ts';
+import { output } from './outputs.ts';
 import { allowRules, allowRulesByNamePrefix, standardQueueTarget, type TargetDelivery } from './rule-targets.ts';
 
 export interface InventoryProps {
@@ -158,7 +159,7 @@ export class Inventory extends Construct {
         }),
       }),
     ];
-    new CfnOutput(this, 'DescribeDeadLetterQueueUrl', {
+    output(this, 'DescribeDeadLetterQueueUrl', {
       value: this.describeDeadLetterQueue.queueUrl,
       description: 'Events the describer failed repeatedly',
     });

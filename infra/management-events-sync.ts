@@ -125,9 +125,7 @@ export class ManagementEventsSync extends Construct {
     });
     this.ruleDefinitions = rulesPerAccount(ruleKinds, accounts);
     this.perAccountRules = { accounts: accounts.length, rulesPerAccount: ruleKinds.length };
-    for (const warning of syncPropsWarnings(props, ruleKinds)) {
-      Annotations.of(this).addWarningV2('sync:settings', warning);
-    }
+    for (const { id, message } of syncPropsWarnings(props, ruleKinds, region)) Annotations.of(this).addWarningV2(id, message);
     const perAccount = accounts.length > 0;
     // Per-account rules outgrow a queue policy's 20 statements: then one statement covers every rule of the setup.
     if (perAccount) {
@@ -141,7 +139,8 @@ export class ManagementEventsSync extends Construct {
     this.alarmTopic = alarmTopicFor(this, settings);
     this.addAlarm(
       alarmAtOrAbove(this, 'DeadLetterQueueAlarm', {
-        description: `Events gave up after ${settings.maxReceiveCount} receives and wait in ${deadLetterQueueName(region)}: see the dead-letter runbook in the README`,
+        // The consumer parks what can never be published at once; maxReceiveCount is only the last resort.
+        description: `Records wait in ${deadLetterQueueName(region)}: parked on their first try (they can never be published), or given up after ${settings.maxReceiveCount} receives; see the dead-letter runbook in the README`,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',

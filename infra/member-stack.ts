@@ -1,6 +1,6 @@
-import { CliCredentialsStackSynthesizer, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CliCredentialsStackSynthesizer, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ManagementEventsForwarder, type ManagementEventsForwarderProps } from './forwarder.ts';
+import { FORWARDER_ASSETS_WARNING, ManagementEventsForwarder, type ManagementEventsForwarderProps } from './forwarder.ts';
 
 export const MEMBER_STACK_NAME = 'management-events-member';
 
@@ -35,5 +35,13 @@ export class MemberStack extends Stack {
     });
     // `Default`: the construct adds nothing to its resources' logical IDs, which stay those of earlier releases.
     this.forwarder = new ManagementEventsForwarder(this, 'Default', forwarder);
+    if (assetsBucketPrefix !== undefined && this.forwarder.inventory !== undefined) {
+      // The forwarder's advice (publish the assets somewhere) is done here: say what this template needs instead.
+      Annotations.of(this.forwarder).acknowledgeWarning(FORWARDER_ASSETS_WARNING, 'the assets are read from a bucket per region');
+      Annotations.of(this).addWarningV2(
+        'member:assets-bucket',
+        `inventory: this template reads the functions' code from the bucket ${assetsBucketPrefix}-<region> of each region it is deployed to: publish it there (cdk publish-assets, in each region) before you create or update the StackSet, and again after every change of the functions; the buckets must let the organization's accounts read them (docs/organizations.md)`,
+      );
+    }
   }
 }

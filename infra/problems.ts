@@ -1,5 +1,5 @@
 import { StringConcat, Token, Tokenization } from 'aws-cdk-lib';
-import { isRedisUrl, redisUrlHasCredentials } from '../lambda/config.ts';
+import { redisUrlHasCredentials, redisUrlShapeProblem } from '../lambda/config.ts';
 
 /*
  * Checks shared by the constructs' props and the app's context keys, which carry the same names: each adds one line
@@ -64,7 +64,8 @@ export function redisUrlProblem(url: string, secretSetting: string): string | un
     // A stand-in that is valid both as a host and as a port.
     known = String(fragments.mapTokens({ mapToken: () => '1' }).join(new StringConcat()));
   }
-  if (!isRedisUrl(known)) return 'must be a redis:// or rediss:// URL with a host';
+  const shape = redisUrlShapeProblem(known);
+  if (shape !== undefined) return shape;
   if (redisUrlHasCredentials(known)) {
     return `carries a user or password, which would be stored in the template in clear text: put the password in a Secrets Manager secret and pass ${secretSetting}`;
   }

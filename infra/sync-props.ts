@@ -23,6 +23,7 @@ import {
   rulesPerAccount,
 } from './account-rules.ts';
 import { ACCOUNT_ID, checkBoolean, checkEmail, checkWholeNumber, redisUrlProblem } from './problems.ts';
+import { secretRegion } from './region-settings.ts';
 import { type ResourceType, type RuleDefinition, SUPPORTED_RESOURCE_TYPES } from './rules.ts';
 import { scheduleExpressionProblem } from './schedule-expression.ts';
 
@@ -106,7 +107,8 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps, Invent
   readonly redisCluster?: boolean;
   /**
    * A Redis connection idle longer than this is replaced before use, since a NAT gateway or Lambda's network
-   * interface forgets idle flows after 350 s (REDIS_MAX_IDLE_SECONDS, 0-3600). 0 never replaces it.
+   * interface forgets idle flows after 350 s (REDIS_MAX_IDLE_SECONDS, 0-3600; synth warns above 340). 0 never
+   * replaces it.
    * @default 300
    */
   readonly redisMaxIdleSeconds?: number;
@@ -143,7 +145,9 @@ export interface ManagementEventsSyncProps extends RuleProps, AlarmProps, Invent
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
   /**
    * Interface endpoints for Secrets Manager, STS and SQS in `vpcSubnets`, for subnets without a NAT route; only the
-   * function's security groups may connect to them.
+   * function's security groups may connect to them. Their private DNS takes those services' names over for the whole
+   * VPC, and a VPC that has such an endpoint already cannot take another: only for a VPC of the function's own, or
+   * one without these endpoints (synth warns; docs/deploying.md).
    * @default false
    */
   readonly createVpcEndpoints?: boolean;
@@ -353,50 +357,118 @@ export function inventoryOptionProblems(props: Unchecked<InventoryOptionProps>):
   return problems;
 }
 
-/** Notes that do not stop synth. `ruleKinds`: the rule table before per-account rules. */
-export function syncPropsWarnings(props: ManagementEventsSyncProps, ruleKinds: readonly RuleDefinition[]): string[] {
-  const warnings: string[] = [];
+/**
+ * A note that does not stop synth, under an ID of its own: a team that has weighed it can acknowledge that one
+ * (`Annotations.of(scope).acknowledgeWarning(id)`) and keep the others.
+ */
+export interface SettingsWarning {
+  readonly id: string;
+  readonly message: string;
+}
+
+/**
+ * Above this, a connection kept idle outlives what the path to Redis remembers: a NAT gateway and the network
+ * interface of a Lambda function in a VPC forget a TCP flow idle for 350 s (10 s of margin for timers and clocks).
+ */
+export const REDIS_MAX_IDLE_WARNING_SECONDS = 340;
+
+/**
+ * Notes that do not stop synth. `ruleKinds`: the rule table before per-account rules; `region`: the stack's (a token
+ * when environment-agnostic).
+ */
+export function syncPropsWarnings(
+  props: ManagementEventsSyncProps,
+  ruleKinds: readonly RuleDefinition[],
+  region: string,
+): SettingsWarning[] {
+  const warnings: SettingsWarning[] = [];
+  const warn = (id: string, message: string) => warnings.push({ id: `sync:${id}`, message });
   const maxReceiveCount = props.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
   const covered = outageCoveredSeconds(maxReceiveCount);
   if (covered < QUEUE_RETENTION_SECONDS) {
-    warnings.push(
+    warn(
+      'max-receive-count',
       `maxReceiveCount=${maxReceiveCount}: the function's retries cover a Redis outage of ${duration(covered)}, and the queue keeps events ${duration(QUEUE_RETENTION_SECONDS)}: a longer outage sends events to the dead-letter queue (the default, ${SYNC_DEFAULTS.maxReceiveCount}, covers the whole retention)`,
     );
   }
   const accounts = props.accounts ?? [];
   const rules = rulesPerAccount(ruleKinds, accounts);
   if (rules.length > RULES_PER_BUS_QUOTA) {
-    warnings.push(
+    warn(
+      'rules-per-bus',
       `accounts: ${rules.length} rules on the default bus exceed EventBridge's default quota of ${RULES_PER_BUS_QUOTA} rules per bus: raise it in Service Quotas before deploying`,
     );
   }
   const oversized = rules.filter((rule) => eventPatternSize(rule) > EVENT_PATTERN_SIZE_QUOTA);
   if (oversized.length > 0) {
     const sizes = oversized.map((rule) => `${rule.name} ${eventPatternSize(rule).toLocaleString('en-US')}`).join(', ');
-    warnings.push(
+    warn(
+      'event-pattern-size',
       `accounts: with ${accounts.length} accounts the event pattern of the shared rules outgrows EventBridge's default quota "Event pattern size" of ${EVENT_PATTERN_SIZE_QUOTA.toLocaleString('en-US')} characters (${sizes}): list at most ${mostAccountsWithin(ruleKinds, EVENT_PATTERN_SIZE_QUOTA)} accounts, or raise the quota in Service Quotas before deploying`,
     );
   }
   const inventory = props.inventory ?? SYNC_DEFAULTS.inventory;
   if (!inventory) {
-    for (const [key] of INVENTORY_KEYS) if (props[key] !== undefined) warnings.push(`${key} has no effect without inventory`);
+    for (const [key] of INVENTORY_KEYS) {
+      if (props[key] !== undefined) warn('inventory-setting-unused', `${key} has no effect without inventory`);
+    }
   }
+  warnings.push(...inventoryOptionWarnings(props));
   // Settings of the function that consumer=poller does not deploy: each said, none ignored in silence.
   if ((props.consumer ?? SYNC_DEFAULTS.consumer) === 'poller') {
     if (inventory) {
-      warnings.push(
+      warn(
+        'poller-inventory',
         "inventory deploys the describer, whose descriptions the poller applies: set INVENTORY=true in the poller's environment",
       );
     }
     for (const [keys, instead] of POLLER_IGNORES) {
       const given = keys.filter((key) => props[key] !== undefined);
       if (given.length === 0) continue;
-      warnings.push(
+      warn(
+        'poller-ignores',
         `${given.join(', ')} ${given.length === 1 ? 'configures' : 'configure'} the sync function, which consumer=poller does not deploy: ${instead}`,
+      );
+    }
+    return warnings;
+  }
+  const maxIdle = props.redisMaxIdleSeconds ?? SYNC_DEFAULTS.redisMaxIdleSeconds;
+  if (maxIdle > REDIS_MAX_IDLE_WARNING_SECONDS) {
+    warn(
+      'redis-max-idle',
+      `redisMaxIdleSeconds=${maxIdle}: a NAT gateway and Lambda's network interface forget a connection idle for 350 s, so the first call after such a pause goes into a dead connection, times out and its batch is retried: keep it at most ${REDIS_MAX_IDLE_WARNING_SECONDS} (the default is ${SYNC_DEFAULTS.redisMaxIdleSeconds})`,
+    );
+  }
+  if (props.createVpcEndpoints) {
+    warn(
+      'vpc-endpoints-private-dns',
+      "createVpcEndpoints: the Secrets Manager, STS and SQS endpoints take over those services' names for the whole VPC (private DNS) and admit only the function's security groups, so every other workload in the VPC that calls them is refused, and the deploy fails where the VPC already has such an endpoint: use it only in a VPC of the function's own or one without these endpoints, otherwise allow the function's security group on the existing endpoints (docs/deploying.md)",
+    );
+    const secretArn = props.redisAuthSecret?.secretArn;
+    const secretIn = secretArn === undefined || Token.isUnresolved(secretArn) ? undefined : secretRegion(secretArn);
+    if (secretIn !== undefined && !Token.isUnresolved(region) && secretIn !== region) {
+      warn(
+        'secret-region',
+        `the Redis secret is in ${secretIn} but the function runs in ${region} behind createVpcEndpoints, whose Secrets Manager endpoint serves ${region} only: without a NAT route the function cannot read the secret and every record fails; replicate the secret to ${region} and give that ARN, or give the subnets a NAT route`,
       );
     }
   }
   return warnings;
+}
+
+/**
+ * `inventory` without `reconcileSchedule`: the sync construct and the member forwarder say the same. Without a
+ * snapshot the inventory never learns of an asset that no event names after the deploy.
+ */
+export function inventoryOptionWarnings(props: InventoryOptionProps): SettingsWarning[] {
+  if (props.inventory !== true || props.reconcileSchedule !== undefined) return [];
+  return [
+    {
+      id: 'inventory:without-reconcile',
+      message:
+        "inventory without reconcileSchedule: the inventory holds only the assets that events touch after the deploy, never those that nothing changes, and keeps what events miss; add reconcileSchedule (such as -c reconcileSchedule='rate(6 hours)') for every asset from the first snapshot on (docs/inventory.md)",
+    },
+  ];
 }
 
 /** The sync function's inventory settings, and their variables. */

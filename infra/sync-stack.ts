@@ -18,9 +18,13 @@ export interface SyncStackProps extends StackProps {
 /** The app's stack for one region: the existing resources context names, imported, and the region's construct. */
 export class SyncStack extends Stack {
   readonly sync: ManagementEventsSync;
+  /** What it is built from: the app builds it again, with fewer accounts, to tell how many fit its template. */
+  readonly props: SyncStackProps;
 
-  constructor(scope: Construct, id: string, { region, sync, regional, ...props }: SyncStackProps) {
+  constructor(scope: Construct, id: string, syncStackProps: SyncStackProps) {
+    const { region, sync, regional, ...props } = syncStackProps;
     super(scope, id, { ...props, env: { ...props.env, region } });
+    this.props = syncStackProps;
     const { redisAuthSecretArn, redisSecretKmsKeyArn } = regional;
     // `Default`: the construct adds nothing to its resources' logical IDs, which stay those of earlier releases.
     this.sync = new ManagementEventsSync(this, 'Default', {

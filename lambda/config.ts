@@ -80,9 +80,10 @@ export function loadConfig(env: Environment): SyncConfig {
   const redisUrl = env.REDIS_URL?.trim() ?? '';
   if (redisUrl === '') {
     problems.push('REDIS_URL is required (redis://host:6379 or rediss://host:6379 for TLS)');
-  } else if (!isRedisUrl(redisUrl)) {
+  } else {
     // The value is not echoed: it may carry a password.
-    problems.push('REDIS_URL must be a redis:// or rediss:// URL with a host and a port from 1 to 65535');
+    const problem = redisUrlShapeProblem(redisUrl);
+    if (problem !== undefined) problems.push(`REDIS_URL ${problem}`);
   }
 
   const topicPrefix = env.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
@@ -181,13 +182,26 @@ export function loadConfig(env: Environment): SyncConfig {
   };
 }
 
-export function isRedisUrl(value: string): boolean {
+/**
+ * Why a value is not a Redis URL the function can use, or undefined. Only scheme, user, password, host and port are
+ * read; a database or options in the URL would be ignored without a word, so they are refused.
+ */
+export function redisUrlShapeProblem(value: string): string | undefined {
+  const shape = 'must be a redis:// or rediss:// URL with a host and a port from 1 to 65535';
+  let url: URL;
   try {
-    const url = new URL(value);
-    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    url = new URL(value);
   } catch {
-    return false;
+    return shape;
   }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '' || url.port === '0') return shape;
+  if (!['', '/', '/0'].includes(url.pathname)) {
+    return 'must not name a database: the function uses database 0, the only one cluster mode and ElastiCache Serverless have';
+  }
+  if (url.search !== '' || url.hash !== '') {
+    return "must not carry a query or fragment: the function's settings (environment, stack props) set its options";
+  }
+  return undefined;
 }
 
 /** True when the URL carries a user name or password: such a URL must not go into a template or a log. */

@@ -44,6 +44,15 @@ export class PacedError extends Error {
   }
 }
 
+/**
+ * An event meant for the inventory (an "Asset State", or a snapshot of a reconcile that feeds it) reached a function
+ * whose inventory is off: a deployment that disagrees with itself. Retried, not published raw and not parked, so
+ * that turning the inventory on (or off in the describer and reconcile) lets them through as they were meant.
+ */
+export class InventoryOffError extends Error {
+  override name = 'InventoryOffError';
+}
+
 /** The function's environment is invalid; every record fails until it is fixed. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -54,13 +54,27 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const SNAPSHOT_ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_PARTS = 100_000;
 
+function isSnapshotEvent(event: EventObject): boolean {
+  return event.source === SNAPSHOT_SOURCE && event['detail-type'] === SNAPSHOT_DETAIL_TYPE;
+}
+
+/**
+ * An event only an inventory can use: an "Asset State", or a snapshot whose run lists its `types` (reconcile sends
+ * that form only when its inventory is on; without it, snapshots go to subscribers as they are).
+ */
+export function isInventoryOnlyEvent(event: EventObject): boolean {
+  if (event.source === STATE_SOURCE && event['detail-type'] === STATE_DETAIL_TYPE) return true;
+  const detail = event.detail as { types?: unknown } | null | undefined;
+  return isSnapshotEvent(event) && typeof detail === 'object' && detail !== null && Array.isArray(detail.types);
+}
+
 /**
  * The operation an "Asset State" or "Asset Snapshot" event asks for; undefined for any other event (published as it
  * is). Everything that goes into a Redis key or record is checked here, so the script can build records from parts.
  */
 export function inventoryOperation(event: EventObject, now = Date.now()): InventoryOperation | undefined {
   const state = event.source === STATE_SOURCE && event['detail-type'] === STATE_DETAIL_TYPE;
-  const snapshot = event.source === SNAPSHOT_SOURCE && event['detail-type'] === SNAPSHOT_DETAIL_TYPE;
+  const snapshot = isSnapshotEvent(event);
   if (!state && !snapshot) return undefined;
   const problem = (what: string): never => {
     throw new InvalidInventoryMessageError(`${String(event['detail-type'])} event: ${what}`);

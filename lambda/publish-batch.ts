@@ -1,13 +1,14 @@
 import type { SQSRecord } from 'aws-lambda';
 import {
   InvalidBodyError,
+  InventoryOffError,
   NoSubscriberError,
   OutcomeUnknownError,
   PacedError,
   PrecedingRecordFailedError,
   RedisPublishError,
 } from './errors.ts';
-import { type InventoryOperation, inventoryOperation } from './inventory-operation.ts';
+import { type InventoryOperation, inventoryOperation, isInventoryOnlyEvent } from './inventory-operation.ts';
 import type { ParkRequest } from './queue-actions.ts';
 import { type EventObject, eventAccount, messageGroupOf, parseBody } from './records.ts';
 
@@ -171,6 +172,11 @@ export async function publishBatch(
         address(item, item.inventory.account, 'event', options.inventory.changePrefix);
         continue;
       }
+    } else if (isInventoryOnlyEvent(parsed.event)) {
+      item.error = new InventoryOffError(
+        `${String(parsed.event['detail-type'])} event for the inventory, and the inventory is off here: turn it on in this function (INVENTORY=true; the stack's inventory prop) or off in the describer and reconcile that send it`,
+      );
+      continue;
     }
     const { account, invalid } = eventAccount(parsed.event);
     if (account === undefined) {

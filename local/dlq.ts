@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
+  ListDeadLetterSourceQueuesCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -20,12 +21,16 @@ event's id and detail-type. Listing receives each message with a short visibilit
 default 10 s) and makes it visible again as soon as the list is done: nothing is deleted. A FIFO queue hands out a
 group's next message only after the earlier ones, so the list shows at least the oldest message of every group.
 
-With --redrive, starts an SQS message move task that moves every message back to the queue it was dead-lettered
-from (StartMessageMoveTask); fix the cause first, or the events come back here.
+With --redrive, starts an SQS message move task (StartMessageMoveTask) that moves every message to the queue that
+dead-letters into this one (found with ListDeadLetterSourceQueues; --destination-arn names another). The task is
+told the destination because records the function parked never went through SQS's redrive and carry no source of
+their own. Fix the cause first, or the events come back here.
 
 Options:
   --queue-url URL           the dead-letter queue (the stack's DeadLetterQueueUrl output)
   --redrive                 move the messages back to their source queue
+  --destination-arn ARN     with --redrive: the queue to move them to (default: the one queue whose redrive
+                            policy names this dead-letter queue)
   --max N                   list at most N messages (default 100)
   --visibility-timeout S    how long a listed message stays hidden at most (default 10, 1 to 60)
   --endpoint-url URL        an SQS emulator's endpoint (one on this machine gets placeholder credentials)
@@ -33,7 +38,8 @@ Options:
   --help                    this text
 
 IAM: sqs:GetQueueAttributes, sqs:ReceiveMessage, sqs:ChangeMessageVisibility on the dead-letter queue; with
---redrive also sqs:StartMessageMoveTask and sqs:DeleteMessage on it and sqs:SendMessage on the source queue.`;
+--redrive also sqs:StartMessageMoveTask, sqs:DeleteMessage and sqs:ListDeadLetterSourceQueues on it and
+sqs:GetQueueAttributes and sqs:SendMessage on the source queue.`;
 
 export interface DeadLetter {
   readonly messageId: string;
@@ -56,6 +62,7 @@ export interface DlqDeps {
 const DLQ_OPTIONS = {
   'queue-url': { type: 'string' },
   redrive: { type: 'boolean', default: false },
+  'destination-arn': { type: 'string' },
   max: { type: 'string' },
   'visibility-timeout': { type: 'string' },
   'endpoint-url': { type: 'string' },
@@ -76,6 +83,14 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
   if (!URL.canParse(queueUrl)) throw new CliError(`--queue-url ${queueUrl}: not a URL`, 2);
   const region = regionOfQueueUrl(queueUrl) ?? values.region ?? env.AWS_REGION;
   if (region === undefined) throw new CliError(`--queue-url ${queueUrl}: the URL names no region; pass --region`, 2);
+  const destinationArn = values['destination-arn'];
+  if (destinationArn !== undefined && !values.redrive) throw new CliError('--destination-arn goes with --redrive', 2);
+  if (destinationArn !== undefined && !/^arn:[\w-]+:sqs:[\w-]+:\d{12}:[\w-]+\.fifo$/.test(destinationArn)) {
+    throw new CliError(
+      `--destination-arn ${destinationArn}: not the ARN of a FIFO queue (arn:aws:sqs:REGION:ACCOUNT:NAME.fifo)`,
+      2,
+    );
+  }
   const max = wholeNumber('max', values.max, 100, 1, 10_000);
   const visibility = wholeNumber('visibility-timeout', values['visibility-timeout'], 10, 1, 60);
   const endpoint = values['endpoint-url'];
@@ -121,9 +136,12 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
       write('nothing to redrive');
       return 0;
     }
+    const destination = destinationArn ?? (await sourceQueueArn(sqs, queueUrl));
     try {
-      const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: attributes.QueueArn }));
-      write(`redrive started: the messages move back to the queue they came from (task ${TaskHandle})`);
+      const { TaskHandle } = await sqs.send(
+        new StartMessageMoveTaskCommand({ SourceArn: attributes.QueueArn, DestinationArn: destination }),
+      );
+      write(`redrive started: the messages move to ${destination} (task ${TaskHandle})`);
       write(`follow it with: aws sqs list-message-move-tasks --source-arn ${attributes.QueueArn} --region ${region}`);
     } catch (error) {
       throw new CliError(`redrive of ${queueUrl}: ${explainAwsError(error)}`, 2);
@@ -131,6 +149,38 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
     return 0;
   } finally {
     if (deps.client === undefined) sqs.destroy();
+  }
+}
+
+/**
+ * The ARN of the one queue whose redrive policy names this dead-letter queue. Parked records carry no
+ * DeadLetterQueueSourceArn, so a move task without a destination would fail them; naming it moves every record.
+ */
+async function sourceQueueArn(sqs: SQSClient, deadLetterQueueUrl: string): Promise<string> {
+  const ask = 'pass --destination-arn with the queue to move them to';
+  let sources: string[];
+  try {
+    ({ queueUrls: sources = [] } = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: deadLetterQueueUrl })));
+  } catch (error) {
+    throw new CliError(
+      `cannot find the queue that dead-letters into ${deadLetterQueueUrl}: ${explainAwsError(error)}; ${ask}`,
+      2,
+    );
+  }
+  const [only] = sources;
+  if (only === undefined || sources.length > 1) {
+    const found =
+      sources.length === 0
+        ? 'no queue names it in its redrive policy'
+        : `${sources.length} queues name it (${sources.join(', ')})`;
+    throw new CliError(`${deadLetterQueueUrl}: ${found}; ${ask}`, 2);
+  }
+  try {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: only, AttributeNames: ['QueueArn'] }));
+    if (Attributes.QueueArn !== undefined) return Attributes.QueueArn;
+    throw new Error('SQS returned no QueueArn');
+  } catch (error) {
+    throw new CliError(`source queue ${only}: ${explainAwsError(error)}; ${ask}`, 2);
   }
 }
 

@@ -322,7 +322,7 @@ async function reconcileAndShow(
       (count) => count ?? '0',
     );
     say(
-      `reconcile ${snapshotId}: it corrected ${created} missed creates, ${updated} missed changes, ${deleted} missed deletes; ${loaded} changes came with types listed for the first time`,
+      `reconcile ${snapshotId}: it corrected ${created} missed creates, ${updated} missed changes, ${deleted} missed deletes; ${loaded} ${loaded === '1' ? 'change' : 'changes'} came with types listed for the first time`,
     );
   } finally {
     redis.disconnect();

@@ -56,6 +56,26 @@ describe('configuration from the environment', () => {
     );
   });
 
+  for (const [url, expected] of [
+    ['redis://cache:0', /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL with a host and a port from 1 to 65535/],
+    ['redis://cache:65536', /a port from 1 to 65535/],
+    ['redis://:hunter2@cache:6379/3', /REDIS_URL must not name a database: the function uses database 0/],
+    ['rediss://cache:6379?family=6', /REDIS_URL must not carry a query or fragment/],
+  ] as const) {
+    it(`refuses ${url.replace('hunter2', '…')}, which it would otherwise read only in part, without echoing it`, () => {
+      assert.throws(
+        () => loadConfig({ REDIS_URL: url }),
+        (error: Error) => expected.test(error.message) && !error.message.includes('hunter2'),
+      );
+    });
+  }
+
+  for (const url of ['redis://cache:6379', 'redis://cache:6379/', 'rediss://u:p@cache/0']) {
+    it(`takes ${url}`, () => {
+      assert.equal(loadConfig({ REDIS_URL: url }).redisUrl, url);
+    });
+  }
+
   it('fails every record, logged with the reason, when the environment is invalid', async () => {
     const logs = captureLogs();
     const handler = createHandler({ env: { REDIS_URL: 'memcached://x' }, logger: logs.logger });

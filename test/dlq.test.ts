@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
+  ListDeadLetterSourceQueuesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -26,6 +27,8 @@ describe('npm run dlq', () => {
   let real: SQSClient;
   let dlqUrl = '';
   let dlqArn = '';
+  let sourceUrl = '';
+  let sourceArn = '';
 
   before(async () => {
     fauxqs = await startLoopbackSqs('us-east-1');
@@ -35,6 +38,12 @@ describe('npm run dlq', () => {
     });
     dlqUrl = dlq.queueUrl;
     dlqArn = dlq.queueArn;
+    const source = await fauxqs.createQueue('management-events-us-east-1.fifo', {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    });
+    sourceUrl = source.queueUrl;
+    sourceArn = source.queueArn;
     real = new SQSClient({
       region: 'us-east-1',
       endpoint: fauxqs.address,
@@ -63,8 +72,11 @@ describe('npm run dlq', () => {
     await fauxqs.stop();
   });
 
-  /** A client on the emulator: every call goes to fauxqs except StartMessageMoveTask, which fauxqs does not implement. */
-  function emulatorClientStubbingMoveTask() {
+  /**
+   * A client on the emulator: every call goes to fauxqs except StartMessageMoveTask and ListDeadLetterSourceQueues,
+   * which fauxqs does not implement; the source list answers `sources`.
+   */
+  function emulatorClientStubbingMoveTask(sources: () => string[] = () => [sourceUrl]) {
     const client = new SQSClient({
       region: 'us-east-1',
       endpoint: fauxqs.address,
@@ -75,6 +87,7 @@ describe('npm run dlq', () => {
     mock.on(ReceiveMessageCommand).callsFake((input) => real.send(new ReceiveMessageCommand(input)));
     mock.on(ChangeMessageVisibilityBatchCommand).callsFake((input) => real.send(new ChangeMessageVisibilityBatchCommand(input)));
     mock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-handle-1' });
+    mock.on(ListDeadLetterSourceQueuesCommand).callsFake(() => ({ queueUrls: sources() }));
     return { client, mock };
   }
 
@@ -112,18 +125,71 @@ describe('npm run dlq', () => {
     ]);
   });
 
-  it('--redrive starts a message move task from the dead-letter queue back to its source', async () => {
+  it('--redrive moves the messages to the queue that dead-letters into this one, named, as parked ones need', async () => {
     const lines: string[] = [];
     const { client, mock } = emulatorClientStubbingMoveTask();
     const code = await runDlq(['--queue-url', dlqUrl, '--redrive'], { write: (line) => lines.push(line), client: () => client });
 
     assert.equal(code, 0);
+    assert.deepEqual(mock.commandCalls(ListDeadLetterSourceQueuesCommand)[0]?.args[0].input, { QueueUrl: dlqUrl });
     const calls = mock.commandCalls(StartMessageMoveTaskCommand);
     assert.equal(calls.length, 1);
-    // No DestinationArn: SQS moves each message back to the queue it was dead-lettered from.
-    assert.deepEqual(calls[0]?.args[0].input, { SourceArn: dlqArn });
-    assert.match(lines.join('\n'), /redrive started: .*task task-handle-1/);
+    // A parked record has no DeadLetterQueueSourceArn: without a destination SQS could not move it.
+    assert.deepEqual(calls[0]?.args[0].input, { SourceArn: dlqArn, DestinationArn: sourceArn });
+    assert.match(
+      lines.join('\n'),
+      /redrive started: the messages move to arn:.*management-events-us-east-1\.fifo \(task task-handle-1\)/,
+    );
   });
+
+  it('--redrive --destination-arn moves them where it says, without looking for the source', async () => {
+    const { client, mock } = emulatorClientStubbingMoveTask();
+    const elsewhere = 'arn:aws:sqs:us-east-1:123456789012:replay.fifo';
+    const code = await runDlq(['--queue-url', dlqUrl, '--redrive', '--destination-arn', elsewhere], {
+      write: () => {},
+      client: () => client,
+    });
+
+    assert.equal(code, 0);
+    assert.equal(mock.commandCalls(ListDeadLetterSourceQueuesCommand).length, 0);
+    assert.deepEqual(mock.commandCalls(StartMessageMoveTaskCommand)[0]?.args[0].input, {
+      SourceArn: dlqArn,
+      DestinationArn: elsewhere,
+    });
+  });
+
+  for (const [name, sources, expected] of [
+    ['no queue', [], /no queue names it in its redrive policy; pass --destination-arn/],
+    [
+      'two queues',
+      ['https://a/1/one.fifo', 'https://a/1/two.fifo'],
+      /2 queues name it \(https:\/\/a\/1\/one\.fifo, .*\); pass --destination-arn/,
+    ],
+  ] as const) {
+    it(`--redrive with ${name} dead-lettering into it asks for --destination-arn and moves nothing (exit 2)`, async () => {
+      const { client, mock } = emulatorClientStubbingMoveTask(() => [...sources]);
+      await assert.rejects(
+        runDlq(['--queue-url', dlqUrl, '--redrive'], { write: () => {}, client: () => client }),
+        (error: unknown) => error instanceof CliError && error.exitCode === 2 && expected.test(error.message),
+      );
+      assert.equal(mock.commandCalls(StartMessageMoveTaskCommand).length, 0);
+    });
+  }
+
+  for (const [argv, expected] of [
+    [['--destination-arn', 'arn:aws:sqs:us-east-1:123456789012:q.fifo'], /--destination-arn goes with --redrive/],
+    [['--redrive', '--destination-arn', 'management-events.fifo'], /not the ARN of a FIFO queue/],
+    [['--redrive', '--destination-arn', 'arn:aws:sqs:us-east-1:123456789012:standard'], /not the ARN of a FIFO queue/],
+  ] as const) {
+    it(`refuses ${argv.join(' ')} before it touches the queue (exit 2)`, async () => {
+      const { client, mock } = emulatorClientStubbingMoveTask();
+      await assert.rejects(
+        runDlq(['--queue-url', dlqUrl, ...argv], { write: () => {}, client: () => client }),
+        (error: unknown) => error instanceof CliError && error.exitCode === 2 && expected.test(error.message),
+      );
+      assert.equal(mock.calls().length, 0);
+    });
+  }
 
   it('names a queue that does not exist in one line (exit 2)', async () => {
     const { client } = emulatorClientStubbingMoveTask();

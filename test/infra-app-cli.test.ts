@@ -39,6 +39,19 @@ describe('cdk synth, offline', () => {
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/, 'no stack trace for a context error');
   });
 
+  it("stops a template over CloudFormation's 1,000,000 bytes with one line and exit code 1", { timeout: 60_000 }, () => {
+    const accounts = Array.from({ length: 125 }, (_, i) => String(200000000000 + i * 7919)).join(',');
+
+    const { status, stderr } = synth({ regions: 'us-east-1', redisUrl: 'rediss://cache.example.internal:6379', accounts });
+
+    assert.equal(status, 1);
+    assert.match(
+      stderr,
+      /^ {2}- stack management-events-sync-us-east-1: its template takes [\d,]+ bytes, over CloudFormation's limit of 1,000,000 bytes per template: .*list at most \d+ in accounts/m,
+    );
+    assert.doesNotMatch(stderr, /at .*\.ts:\d+/, 'no stack trace');
+  });
+
   it('configures every feature flag that aws-cdk-lib recommends, so cdk deploy starts from its safe defaults', () => {
     const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     const recommended = readJson(createRequire(import.meta.url).resolve('aws-cdk-lib/recommended-feature-flags.json'));

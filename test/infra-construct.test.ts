@@ -105,7 +105,7 @@ describe('ManagementEventsSync props', () => {
     );
     assert.deepEqual(
       withCache((address, port) => `https://${address}:${port}`),
-      ['redisUrl must be a redis:// or rediss:// URL with a host'],
+      ['redisUrl must be a redis:// or rediss:// URL with a host and a port from 1 to 65535'],
     );
     assert.match(
       withCache((address, port) => `rediss://sync:${port}@${address}:6379`).join(),

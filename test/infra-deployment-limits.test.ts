@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../infra/app.ts';
+import { buildApp, synthesizeApp } from '../infra/app.ts';
+import { TEMPLATE_BYTES, templateSizeProblems } from '../infra/deployment-limits.ts';
 import { ManagementEventsSync } from '../infra/management-events-sync.ts';
+import { SettingsError } from '../infra/problems.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
 import { REDIS_URL, refusedProblems } from './helpers/cdk-app.ts';
 
@@ -81,6 +84,75 @@ describe("CloudFormation's 500 resources per stack", () => {
       refusedProblems({ regions: REGION, redisUrl: REDIS_URL, accounts: accountIds(fitting + 1).join(',') }).length,
       1,
     );
+  });
+});
+
+describe("CloudFormation's 1,000,000 bytes per template", () => {
+  /** The problems that stop the app after synth (the template's size), or none. */
+  const sizeProblems = (context: Record<string, unknown>): readonly string[] => {
+    try {
+      synthesizeApp(build(context));
+      return [];
+    } catch (error) {
+      assert.ok(error instanceof SettingsError, String(error));
+      return error.problems;
+    }
+  };
+  const fittingOf = (problem: string | undefined) => Number(/list at most (\d+) in accounts/.exec(problem ?? '')?.[1]);
+
+  it('stops a template over the limit with one line: its size, the limit and how many accounts fit, exactly', () => {
+    const problems = sizeProblems({ accounts: accountIds(130).join(',') });
+
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0] as string,
+      /^stack management-events-sync-us-east-1: its template takes 1,0\d\d,\d{3} bytes, over CloudFormation's limit of 1,000,000 bytes per template: each of the 130 accounts adds about \d,\d00 bytes; list at most \d+ in accounts/,
+    );
+    const fitting = fittingOf(problems[0]);
+    assert.deepEqual(sizeProblems({ accounts: accountIds(fitting).join(',') }), []);
+    assert.equal(fittingOf(sizeProblems({ accounts: accountIds(fitting + 1).join(',') })[0]), fitting);
+  });
+
+  it('counts the accounts that fit exactly where the size is not a straight line in them', () => {
+    // Bytes for `count` accounts: `first` each up to 30, then `then` each. A line through 1 and 400 guesses too few
+    // accounts when the later ones cost less, too many when they cost more.
+    const sizes = (first: number, then: number) => (count: number) =>
+      100_000 + first * Math.min(count, 30) + then * Math.max(0, count - 30);
+
+    for (const [bytesWith, exact] of [
+      [sizes(2_000, 20_000), 72],
+      [sizes(20_000, 2_000), 180],
+    ] as const) {
+      const [problem] = templateSizeProblems({ stackName: 'stack', bytes: bytesWith(400), accounts: 400 }, bytesWith);
+
+      assert.equal(fittingOf(problem), exact);
+      assert.ok(bytesWith(exact) <= TEMPLATE_BYTES && bytesWith(exact + 1) > TEMPLATE_BYTES);
+    }
+  });
+
+  it("gives the docs' figures of how many accounts fit, with the default settings and with the opt-ins they name", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const organizations = readFileSync(new URL('../docs/organizations.md', import.meta.url), 'utf8');
+    const figure = (text: string, pattern: RegExp) => Number(pattern.exec(text.replace(/\s+/g, ' '))?.[1]);
+    const figures = [
+      [figure(readme, /\((\d+) accounts by default\)/), {}],
+      [figure(organizations, /with the default settings (\d+) accounts fit/), {}],
+      [
+        figure(organizations, /(\d+) with reconcile, archive and `alarmEmail`/),
+        { reconcileSchedule: 'rate(6 hours)', archiveRetentionDays: '30', alarmEmail: 'ops@example.com' },
+      ],
+      [
+        figure(organizations, /(\d+) with the inventory and reconcile/),
+        { inventory: 'true', reconcileSchedule: 'rate(6 hours)' },
+      ],
+      [figure(organizations, /(\d+) fit with one-line templates/), { '@aws-cdk/core:suppressTemplateIndentation': 'true' }],
+    ] as const;
+
+    for (const [stated, settings] of figures) {
+      assert.ok(stated > 0, `the docs state the figure for ${JSON.stringify(settings)}`);
+      const problems = sizeProblems({ ...settings, accounts: accountIds(stated + 1).join(',') });
+      assert.equal(fittingOf(problems[0]), stated, JSON.stringify(settings));
+    }
   });
 });
 

@@ -269,7 +269,7 @@ describe('inventory settings', () => {
     };
     assert.deepEqual(
       warnings({ redisUrl: REDIS_URL, inventoryTombstoneHours: '48' }).filter((text) => text.includes('inventory')),
-      ['inventoryTombstoneHours has no effect without inventory [ack: sync:settings]'],
+      ['inventoryTombstoneHours has no effect without inventory [ack: sync:inventory-setting-unused]'],
     );
     const poller = warnings({ consumer: 'poller', inventory: 'true', assetTopicPrefix: 'asset-changes-' });
     assert.ok(poller.some((text) => text.includes("set INVENTORY=true in the poller's environment")));
@@ -453,6 +453,25 @@ describe('inventory=true in a member account', () => {
     const plain = buildApp(new App({ context: { regions: REGION, centralAccount: CENTRAL } }));
     const [plainStack] = plain.node.children.filter((child): child is Stack => child instanceof Stack);
     assert.deepEqual(Annotations.fromStack(plainStack as Stack).findWarning('*', Match.anyValue()), []);
+  });
+
+  it('says, with memberAssetsBucketPrefix, where the code must be published instead of where it might be', () => {
+    const warnings = (context: Record<string, unknown>) => {
+      const member = { regions: REGION, centralAccount: CENTRAL, inventory: 'true', reconcileSchedule: 'rate(6 hours)' };
+      const app = buildApp(new App({ context: { ...member, ...context } }));
+      const [stack] = app.node.children.filter((child): child is Stack => child instanceof Stack);
+      return Annotations.fromStack(stack as Stack)
+        .findWarning('*', Match.anyValue())
+        .map((warning) => String(warning.entry.data));
+    };
+
+    const [published, ...others] = warnings({ memberAssetsBucketPrefix: 'org-assets' });
+
+    assert.deepEqual(others, []);
+    assert.match(published as string, /reads the functions' code from the bucket org-assets-<region> of each region/);
+    assert.match(published as string, /cdk publish-assets, in each region\) before you create or update the StackSet/);
+    assert.doesNotMatch(published as string, /where the StackSet accounts can read them/);
+    assert.equal(warnings({}).filter((warning) => warning.includes('where the StackSet accounts can read them')).length, 1);
   });
 
   it('reads the function code from the bucket of each region that memberAssetsBucketPrefix names', () => {

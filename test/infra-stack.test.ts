@@ -167,6 +167,21 @@ describe('the CDK app', () => {
         }
       });
 
+      it('says both ways into the dead-letter queue in its alarm: parked on the first try, or after maxReceiveCount receives', () => {
+        const [dlq] = Object.keys(
+          template.findResources('AWS::SQS::Queue', { Properties: { QueueName: `management-events-${region}-dlq.fifo` } }),
+        );
+        const [alarm] = Object.values(
+          template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ApproximateNumberOfMessagesVisible' } }),
+        ).filter((candidate) => JSON.stringify(candidate.Properties.Dimensions).includes(`"${dlq}"`));
+
+        const description = String(alarm?.Properties.AlarmDescription);
+
+        assert.match(description, new RegExp(`management-events-${region}-dlq\\.fifo`));
+        assert.match(description, /parked on their first try/);
+        assert.match(description, /after 1000 receives/);
+      });
+
       it('saves the three Logs Insights queries against the function log group', () => {
         const queries = Object.values(template.findResources('AWS::Logs::QueryDefinition')).map((q) => q.Properties.Name);
         assert.deepEqual(queries.sort(), [

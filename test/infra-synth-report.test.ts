@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.ts';
 import { SyncStack } from '../infra/sync-stack.ts';
@@ -12,15 +12,23 @@ import { REDIS_URL, refusedProblems } from './helpers/cdk-app.ts';
 
 const APP = new URL('../infra/app.ts', import.meta.url).pathname;
 
-/** The warnings of the one region's stack. */
-function warningsOf(context: Record<string, unknown>): string[] {
+/** The warnings of one region's stack (eu-west-1 unless `regions` says otherwise). */
+function warningsOf(context: Record<string, unknown>, region = 'eu-west-1'): string[] {
   const app = buildApp(new App({ context: { regions: 'eu-west-1', ...context } }));
-  const stack = app.node.children.find((child): child is SyncStack => child instanceof SyncStack);
+  const stack = app.node.children.find((child): child is SyncStack => child instanceof SyncStack && child.region === region);
   assert.ok(stack !== undefined);
   return Annotations.fromStack(stack)
     .findWarning('*', Match.anyValue())
     .map((warning) => String(warning.entry.data));
 }
+
+/** The warnings of that stack under one acknowledgeable ID. */
+function warningsWithId(id: string, context: Record<string, unknown>, region?: string): string[] {
+  return warningsOf(context, region).filter((warning) => warning.endsWith(`[ack: ${id}]`));
+}
+
+const VPC = { vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb' };
+const SECRET_IN = (region: string) => `arn:aws:secretsmanager:${region}:123456789012:secret:redis-sync-AbCdEf`;
 
 describe('synth lists every problem at once', () => {
   it('reports an unknown key together with the bad values of known keys', () => {
@@ -87,7 +95,11 @@ describe('a quiet synth', () => {
       createVpcEndpoints: 'true',
     });
 
-    assert.deepEqual(warnings, []);
+    // Only the app's own note on createVpcEndpoints (below).
+    assert.deepEqual(
+      warnings.filter((warning) => !warning.endsWith('[ack: sync:vpc-endpoints-private-dns]')),
+      [],
+    );
   });
 
   it('writes warnings without stack traces, which the CLI printed as bare file: lines', { timeout: 60_000 }, () => {
@@ -114,5 +126,87 @@ describe('a quiet synth', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('warnings for settings that deploy but do not do what they seem to', () => {
+  it('says that createVpcEndpoints takes the services over for the whole VPC, and when to use it instead', () => {
+    const [warning, ...others] = warningsWithId('sync:vpc-endpoints-private-dns', {
+      redisUrl: REDIS_URL,
+      ...VPC,
+      createVpcEndpoints: 'true',
+    });
+
+    assert.deepEqual(others, []);
+    assert.doesNotMatch(warning as string, /\n/);
+    assert.match(warning as string, /names for the whole VPC \(private DNS\) and admit only the function's security groups/);
+    assert.match(warning as string, /the deploy fails where the VPC already has such an endpoint/);
+    assert.match(warning as string, /allow the function's security group on the existing endpoints/);
+    assert.deepEqual(warningsWithId('sync:vpc-endpoints-private-dns', { redisUrl: REDIS_URL, ...VPC }), []);
+  });
+
+  it('warns, in the region of the endpoints, that a secret of another region is out of their reach', () => {
+    const context = {
+      regions: 'us-east-1,eu-west-1',
+      redisUrl: REDIS_URL,
+      regionSettings: JSON.stringify({
+        'eu-west-1': {
+          ...VPC,
+          subnetIds: VPC.subnetIds.split(','),
+          createVpcEndpoints: true,
+          redisAuthSecretArn: SECRET_IN('us-east-1'),
+        },
+      }),
+    };
+
+    const [warning, ...others] = warningsWithId('sync:secret-region', context, 'eu-west-1');
+
+    assert.deepEqual(others, []);
+    assert.match(
+      warning as string,
+      /^the Redis secret is in us-east-1 but the function runs in eu-west-1 behind createVpcEndpoints, .*replicate the secret to eu-west-1/,
+    );
+    assert.deepEqual(warningsWithId('sync:secret-region', context, 'us-east-1'), []);
+    const local = { redisUrl: REDIS_URL, ...VPC, createVpcEndpoints: 'true', redisAuthSecretArn: SECRET_IN('eu-west-1') };
+    assert.deepEqual(warningsWithId('sync:secret-region', local), []);
+    const withNat = { redisUrl: REDIS_URL, ...VPC, redisAuthSecretArn: SECRET_IN('us-east-1') };
+    assert.deepEqual(warningsWithId('sync:secret-region', withNat), []);
+  });
+
+  it('says what to add when the inventory has no reconcile schedule, central and member alike', () => {
+    const [central, ...others] = warningsWithId('inventory:without-reconcile', { redisUrl: REDIS_URL, inventory: 'true' });
+    const memberApp = buildApp(new App({ context: { centralAccount: '111122223333', inventory: 'true' } }));
+    const member = Annotations.fromStack(memberApp.node.children[0] as Stack)
+      .findWarning('*', Match.stringLikeRegexp('without reconcileSchedule'))
+      .map((warning) => String(warning.entry.data));
+
+    assert.deepEqual(others, []);
+    assert.match(
+      central as string,
+      /^inventory without reconcileSchedule: .*add reconcileSchedule \(such as -c reconcileSchedule='rate\(6 hours\)'\)/,
+    );
+    assert.deepEqual(member, [central]);
+    const scheduled = { redisUrl: REDIS_URL, inventory: 'true', reconcileSchedule: 'rate(6 hours)' };
+    assert.deepEqual(warningsWithId('inventory:without-reconcile', scheduled), []);
+  });
+
+  it("warns when redisMaxIdleSeconds keeps connections past the 350 s AWS's network forgets them", () => {
+    const idle = (seconds: string, consumer = 'lambda') =>
+      warningsOf({ redisUrl: REDIS_URL, consumer, redisMaxIdleSeconds: seconds }).filter((warning) =>
+        warning.includes('redisMaxIdleSeconds'),
+      );
+
+    const [warning, ...others] = idle('341');
+
+    assert.deepEqual(others, []);
+    assert.match(warning as string, /^redisMaxIdleSeconds=341: .*forget a connection idle for 350 s.*keep it at most 340/);
+    assert.deepEqual(idle('340'), []);
+    // The poller is told once that the setting is not the stack's, not twice.
+    assert.deepEqual(
+      idle('400', 'poller').map((text) => text.replace(/ \[ack: .*\]$/, '')),
+      [
+        "redisMaxIdleSeconds configures the sync function, which consumer=poller does not deploy: set REDIS_MAX_IDLE_SECONDS in the poller's environment",
+      ],
+    );
   });
 });

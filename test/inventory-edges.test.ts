@@ -205,3 +205,48 @@ describe('the inventory never rolls a record back, whatever the messages', () =>
     assert.deepEqual({ observedAt: after?.observedAt, deleted: after?.deleted }, { observedAt: newer, deleted: true });
   });
 });
+
+describe('inventory events that reach a function whose inventory is off (a deployment that disagrees with itself)', () => {
+  const track = closeAfterEach();
+  const redis = useRedisServer();
+
+  it('fails them for a retry, publishes nothing raw, and applies them once the inventory is on', async () => {
+    // Prepare: the describer and reconcile feed the inventory; this function's inventory is off.
+    const admin = new Redis(redis.port, '127.0.0.1');
+    track({ close: () => admin.disconnect() });
+    await admin.flushall();
+    const subscriber = track(await subscribe(redis.url, CHANNEL, CHANGES));
+    const handlerWith = (inventory: string) =>
+      track(createHandler({ env: { REDIS_URL: redis.url, INVENTORY: inventory }, logger: captureLogs().logger }));
+    const state = assetState({ type: 'vpc', items: [vpc(1)], observedAt: at(-10) });
+    const snapshot = snapshotPart({ snapshotId: 'run-1', type: 'subnet', part: 1, parts: 1, items: [], observedAt: at(-10) });
+    // A snapshot without `types` is reconcile's form for subscribers (inventory off everywhere): published as it is.
+    const plain = JSON.parse(snapshot.body) as { detail: Record<string, unknown> };
+    delete plain.detail.types;
+    const forSubscribers = sqsRecord({ body: JSON.stringify(plain), group: 'management-events-snapshots' });
+    const off = handlerWith('false');
+
+    // Act
+    const failed = (await off(sqsEvent([state, snapshot, forSubscribers]), lambdaContext())).batchItemFailures;
+
+    // Assess: both inventory events stay in SQS; only the subscribers' snapshot was published.
+    assert.deepEqual(
+      failed.map((failure) => failure.itemIdentifier),
+      [state.messageId, snapshot.messageId],
+    );
+    await sleep(200);
+    assert.deepEqual(
+      subscriber.on(CHANNEL).map((item) => (JSON.parse(item.message) as { id: string }).id),
+      [JSON.parse(forSubscribers.body).id],
+    );
+    assert.equal(await admin.exists(INVENTORY), 0);
+
+    // Act: the operator turns the inventory on; SQS delivers the two again.
+    const on = handlerWith('true');
+    assert.deepEqual((await on(sqsEvent([state, snapshot]), lambdaContext())).batchItemFailures, []);
+
+    // Assess
+    assert.notEqual(await admin.hget(INVENTORY, `vpc/${vpc(1).VpcId}`), null);
+    assert.equal(subscriber.on(CHANNEL).length, 1, 'nothing more reached the events channel');
+  });
+});

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@
 import { buildPoller } from '../local/build-poller.ts';
 import { freePort } from '../local/free-port.ts';
 import { type LoopbackSqs, startLoopbackSqs } from '../local/loopback-sqs.ts';
+import { startSqsFifoServer } from '../local/sqs-fifo/server.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { hasStackTrace, runCli } from './helpers/cli.ts';
 import { startMetadataListener } from './helpers/metadata-listener.ts';
@@ -144,51 +145,106 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     );
   });
 
-  it('parks a record that can never be published in the dead-letter queue, and the rest of its group flows at once', {
+  /**
+   * A queue pair on the emulator that hands out up to 10 messages of a group per receive, as SQS FIFO does (fauxqs
+   * hands out one), with the deployed redrive policy; `bodies` sent in one group.
+   */
+  async function faithfulQueue(region: string, bodies: readonly string[]) {
+    const server = await startSqsFifoServer({ region });
+    track({ close: () => server.stop() });
+    const dlq = server.createQueue(`management-events-${region}-dlq.fifo`, {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+    });
+    const name = `management-events-${region}.fifo`;
+    const queue = server.createQueue(name, {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+      VisibilityTimeout: '60',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 1000 }),
+    });
+    const client = new SQSClient({ region, endpoint: server.address, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    track({ close: () => client.destroy() });
+    const send = async (sent: readonly string[]) => {
+      if (sent.length === 0) return;
+      await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queue.queueUrl,
+          Entries: sent.map((body, index) => ({ Id: String(index), MessageBody: body, MessageGroupId: 'ec2-instances-events' })),
+        }),
+      );
+    };
+    await send(bodies);
+    return {
+      send,
+      args: ['--endpoint-url', server.address, '--wait-time-seconds', '1', '--queue-url', queue.queueUrl],
+      queued: () => server.messages(name),
+      deadLettered: () => server.messages(`management-events-${region}-dlq.fifo`).map((message) => message.body),
+    };
+  }
+
+  it('parks a poison record at the head of a group of 10 handed out together, and the 9 behind it arrive at once', {
     timeout: 60_000,
   }, async () => {
-    // Prepare: a queue with a dead-letter queue (RedrivePolicy), a poison body between two events of one group.
-    const dlq = await fauxqs.createQueue('management-events-ca-central-1-dlq.fifo', {
-      region: 'ca-central-1',
-      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
-    });
-    const queue = await fauxqs.createQueue('management-events-ca-central-1.fifo', {
-      region: 'ca-central-1',
-      attributes: {
-        FifoQueue: 'true',
-        ContentBasedDeduplication: 'true',
-        VisibilityTimeout: '30',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 1000 }),
-      },
-    });
-    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
-    const bodies = [stateChange('p1', ACCOUNT, 'ca-central-1'), 'not json at all', stateChange('p2', ACCOUNT, 'ca-central-1')];
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queue.queueUrl,
-        Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body, MessageGroupId: 'ec2-instances-events' })),
-      }),
+    // Prepare: as in the review, a body that is not JSON ahead of 9 events of two accounts, one group.
+    const events = Array.from({ length: 9 }, (_, index) =>
+      stateChange(`p${index}`, index % 2 === 0 ? ACCOUNT : FUNCTION_ACCOUNT, 'ca-central-1'),
     );
+    const queue = await faithfulQueue('ca-central-1', ['not json at all', ...events]);
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT), channel(FUNCTION_ACCOUNT)));
 
     // Act
-    const run = poller(['--endpoint-url', fauxqs.address, '--wait-time-seconds', '1', '--queue-url', queue.queueUrl], {
-      ...credentials,
-      REDIS_URL: redis.url,
-    });
-    await subscriber.waitFor(2, 30_000);
+    const run = poller(queue.args, { ...credentials, REDIS_URL: redis.url });
+    await subscriber.waitFor(9, 30_000);
     run.child.kill('SIGTERM');
     await run.exited;
 
-    // Assess: both events arrived in order (the second long before the 30 s visibility timeout), the poison waits in
-    // the dead-letter queue.
+    // Assess: the 9 arrived in order (long before the 60 s visibility timeout), only the poison waits in the
+    // dead-letter queue, and the queue is empty.
     assert.deepEqual(
       subscriber.received.map((item) => item.message),
-      [bodies[0], bodies[2]],
+      events,
     );
-    assert.deepEqual(
-      (await fauxqs.messages('management-events-ca-central-1-dlq.fifo')).map((message) => message.body),
-      ['not json at all'],
+    assert.deepEqual(queue.deadLettered(), ['not json at all']);
+    assert.equal(queue.queued().length, 0);
+  });
+
+  it('gives records failed by a Redis outage a short retry delay, dead-letters none, and delivers them in order after', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: the poller runs; then Redis goes away and 10 events of one group arrive.
+    const events = Array.from({ length: 10 }, (_, index) => stateChange(`o${index}`, ACCOUNT, 'eu-central-1'));
+    const queue = await faithfulQueue('eu-central-1', []);
+    const live = poller(queue.args, { ...credentials, REDIS_URL: redis.url, REQUIRE_SUBSCRIBER: 'true' });
+    const started = Date.now();
+    while (!live.output().includes('polling')) {
+      if (Date.now() - started > 20_000) throw new Error(live.output());
+      await sleep(20);
+    }
+    await redis.stop();
+    await queue.send(events);
+
+    // Act: the poller receives them and fails them while Redis is down.
+    const hiddenSeconds = () =>
+      queue.queued().map(({ receipt }) => (receipt === undefined ? 0 : (receipt.visibleAt - receipt.receivedAt) / 1000));
+    const until = Date.now() + 15_000;
+    while (!hiddenSeconds().every((seconds) => seconds > 0 && seconds <= 10) && Date.now() < until) await sleep(100);
+    const hiddenFor = hiddenSeconds();
+    await redis.start();
+    const subscriber = track(await subscribe(redis.url, channel(ACCOUNT)));
+    await subscriber.waitFor(10, 40_000);
+    live.child.kill('SIGTERM');
+    await live.exited;
+
+    // Assess: failed with a retry delay of seconds, not the queue's 60 s visibility timeout; nothing dead-lettered;
+    // every event delivered, in order (at least once: REQUIRE_SUBSCRIBER keeps a publish to nobody queued).
+    assert.equal(hiddenFor.length, 10);
+    assert.ok(
+      hiddenFor.every((seconds) => seconds > 0 && seconds <= 10),
+      `hidden for ${hiddenFor.join(', ')} s`,
     );
+    assert.deepEqual(queue.deadLettered(), []);
+    assert.deepEqual([...new Set(subscriber.received.map((item) => item.message))], events);
   });
 
   it('keeps retrying when Redis goes away after the start, and delivers once it is back', { timeout: 60_000 }, async () => {
