@@ -1,8 +1,5 @@
-import { describeError } from '../lambda/errors.ts';
-import { CliError } from './cli.ts';
 import { cloudTrailResourceId } from './cloudtrail-resource.ts';
 import { localRedisClient } from './local-redis.ts';
-import { redisAddress } from './preflight.ts';
 
 export interface InventoryMessage {
   readonly channel: string;
@@ -37,33 +34,19 @@ export async function startInventorySubscriber(
   client.on('pmessage', (_pattern: string, channel: string, body: string) => {
     onMessage({ channel, body, event: parseEvent(body) });
   });
-  const pattern = `${topicPrefix}*`;
   try {
     await client.connect();
-    await client.psubscribe(pattern);
+    await client.psubscribe(`${topicPrefix}*`);
   } catch (error) {
     // Its reconnects would keep the process alive after the failed start.
     client.disconnect();
-    throw subscribeError(redisUrl, pattern, error);
+    throw error;
   }
   return {
     async close() {
       await client.quit().catch(() => client.disconnect());
     },
   };
-}
-
-/**
- * The function needs no PSUBSCRIBE, so the least ACL user (docs/redis.md) lacks it: npm start, which subscribes with
- * REDIS_URL's user, says what to add rather than hang.
- */
-function subscribeError(redisUrl: string, pattern: string, error: unknown): Error {
-  if (!/NOPERM/.test(describeError(error).message)) return error as Error;
-  const user = decodeURIComponent(new URL(redisUrl).username) || 'default';
-  return new CliError(
-    `Redis at ${redisAddress(redisUrl)}: user ${user} may not PSUBSCRIBE ${pattern}, which npm start's subscriber (what the inventory receives) does with REDIS_URL's user: for local runs, ACL SETUSER ${user} +psubscribe &${pattern} (the deployed function does not need it)`,
-    2,
-  );
 }
 
 /** One line of what the inventory learns: channel, detail-type, resource, new state, changed tag keys or API call. */

@@ -2,8 +2,10 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { DEFAULT_ASSET_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX } from '../lambda/config.ts';
 import { snapshotRunKey } from '../lambda/inventory-keys.ts';
+import { SCRIPT_KEY } from '../lambda/redis-script.ts';
 import { CliError, oneLine } from './cli.ts';
 import { bodyKey } from './delivery-tally.ts';
+import { DEFAULT_SIMULATED_ACCOUNT } from './ec2-simulator.ts';
 import { readEvents } from './event-stream.ts';
 import { type InventoryPipeline, startInventoryPipeline } from './inventory-pipeline.ts';
 import {
@@ -16,6 +18,7 @@ import { describeChange, inventoryTable } from './inventory-table.ts';
 import { askNoMetadataService } from './local-credentials.ts';
 import { localRedisClient } from './local-redis.ts';
 import { createOrderedSender } from './ordered-sender.ts';
+import { checkOwnPermissions } from './own-permissions.ts';
 import { type Pipeline, startPipeline } from './pipeline.ts';
 import { functionLogger } from './poller-cli.ts';
 import { checkRedis, checkSettings, redisAddress } from './preflight.ts';
@@ -82,6 +85,7 @@ export async function runLocal(run: LocalRun): Promise<number> {
   };
   const writeLog = run.functionLog ?? ((line: string) => process.stderr.write(line));
   const givenUrl = run.env.REDIS_URL?.trim() ?? '';
+  const assetTopicPrefix = run.env.ASSET_TOPIC_PREFIX || DEFAULT_ASSET_TOPIC_PREFIX;
   // Every setting is checked before anything starts or any input is read (the URL itself once there is one).
   checkSettings({ ...run.env, REDIS_URL: givenUrl === '' ? 'redis://127.0.0.1:6379' : givenUrl });
   let redisServer: RedisServer | undefined;
@@ -95,7 +99,13 @@ export async function runLocal(run: LocalRun): Promise<number> {
     redisUrl = redisServer.url;
     say(`redis: a throwaway redis-server on port ${redisServer.port}`);
   } else {
-    await checkRedis(checkSettings({ ...run.env, REDIS_URL: redisUrl }));
+    const config = checkSettings({ ...run.env, REDIS_URL: redisUrl });
+    await checkRedis(config);
+    await checkOwnPermissions(redisUrl, {
+      patterns: [`${config.topicPrefix}*`, ...(run.inventory ? [`${assetTopicPrefix}*`] : [])],
+      streams: config.streamRetentionHours === undefined ? undefined : `${SCRIPT_KEY}:${config.topicPrefix}*`,
+      inventory: run.inventory ? { account: DEFAULT_SIMULATED_ACCOUNT, region: run.region } : undefined,
+    });
     say(`redis: REDIS_URL (${redisAddress(redisUrl)})`);
   }
 
@@ -119,8 +129,9 @@ export async function runLocal(run: LocalRun): Promise<number> {
     if (run.inventory) {
       inventory = await startInventoryPipeline({ ...options, describerLogger: logger });
       pipeline = inventory.pipeline;
-      const prefix = run.env.ASSET_TOPIC_PREFIX || DEFAULT_ASSET_TOPIC_PREFIX;
-      changes = await startInventorySubscriber(redisUrl, prefix, (message) => say(`changes <- ${describeChange(message)}`));
+      changes = await startInventorySubscriber(redisUrl, assetTopicPrefix, (message) =>
+        say(`changes <- ${describeChange(message)}`),
+      );
       say(`ec2: a simulated EC2 (${inventory.ec2.endpoint}) that each event's change is applied to, as it happened in AWS`);
     } else {
       pipeline = await startPipeline(options);

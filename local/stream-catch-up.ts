@@ -9,7 +9,13 @@ export async function describeStreams(redisUrl: string, topicPrefix: string): Pr
   const redis = localRedisClient(redisUrl, { maxRetriesPerRequest: 0 });
   try {
     await redis.connect();
-    const keys = (await redis.keys(`${SCRIPT_KEY}:${topicPrefix}*`)).sort();
+    // SCAN, not KEYS: this may be a production Redis, which KEYS would block while it walks every key. SCAN may
+    // return a key twice.
+    const found = new Set<string>();
+    for await (const batch of redis.scanStream({ match: `${SCRIPT_KEY}:${topicPrefix}*`, count: 100 })) {
+      for (const key of batch as string[]) found.add(key);
+    }
+    const keys = [...found].sort();
     const lines: string[] = [];
     for (const key of keys) {
       const entries = (await redis.xrange(key, '-', '+')) as [string, string[]][];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { INVENTORY_COMMANDS } from '../lambda/redis-script.ts';
 import { oneLine } from '../local/cli.ts';
 import { freePort } from '../local/free-port.ts';
 import { setLeastAclUser } from './helpers/acl.ts';
@@ -106,50 +107,61 @@ describe('npm start: usage and settings errors', () => {
     });
   }
 
-  describe("under the README's least ACL user", () => {
+  describe("under the least ACL users of docs/redis.md (the function's, not npm start's)", () => {
     const syncUrl = () => `redis://sync:s3cret@127.0.0.1:${redis.port}`;
-    async function leastUser(extra: readonly string[] = []) {
-      const admin = new Redis(authedUrl());
-      track({ close: () => void admin.disconnect() });
-      await setLeastAclUser(admin, 'sync', 's3cret', extra);
+    async function admin() {
+      const client = new Redis(authedUrl());
+      track({ close: () => void client.disconnect() });
+      return client;
     }
+    /** The durable mirror's and the inventory's user: their keys, channels and the commands the script calls. */
+    const INVENTORY_RULES = [
+      '&topic-account-asset-changes-*',
+      '~{management-events-sync}:inventory*',
+      '~{management-events-sync}:snapshot:*',
+      '~{management-events-sync}:topic-account-*',
+      ...INVENTORY_COMMANDS.map((command) => `+${command}`),
+    ];
 
-    it("says in one line, exit 2, that it may not PSUBSCRIBE, which npm start's subscriber needs, and what to add", {
-      timeout: 30_000,
-    }, async () => {
-      await leastUser();
+    for (const [what, args, env, rules] of [
+      ['the least user', [], {}, []],
+      [
+        'the inventory and mirror user, --inventory, STREAM_RETENTION_HOURS',
+        ['--inventory'],
+        { STREAM_RETENTION_HOURS: '1' },
+        INVENTORY_RULES,
+      ],
+    ] as const) {
+      it(`${what}: says in one line, exit 2, before any event, every ACL rule npm start's own subscribers and reads need; with them the run delivers, JSON lines only on stderr`, {
+        timeout: 60_000,
+      }, async () => {
+        await setLeastAclUser(await admin(), 'sync', 's3cret', rules);
+        const input = sampleEvents()
+          .slice(0, 2)
+          .map((event) => JSON.stringify(event))
+          .join('\n');
 
-      const { code, stdout, stderr } = await runCli([MAIN], { input: '', env: { REDIS_URL: syncUrl() } }).exited;
+        const refused = await runCli([MAIN, ...args], { input, env: { ...env, REDIS_URL: syncUrl() } }).exited;
+        const acl = /: for local runs, ACL SETUSER sync (.+)\n$/.exec(refused.stderr)?.[1];
+        assert.ok(acl !== undefined, refused.stderr);
+        await (await admin()).call('ACL', 'SETUSER', 'sync', ...acl.split(' '));
+        const { code, stdout, stderr } = await runCli([MAIN, ...args], { input, env: { ...env, REDIS_URL: syncUrl() } }).exited;
 
-      assert.equal(code, 2, stdout + stderr);
-      assert.equal(
-        stderr,
-        `Redis at redis://127.0.0.1:${redis.port}: user sync may not PSUBSCRIBE topic-account-management-events-*, which npm start's subscriber (what the inventory receives) does with REDIS_URL's user: for local runs, ACL SETUSER sync +psubscribe &topic-account-management-events-* (the deployed function does not need it)\n`,
-      );
-      assert.doesNotMatch(stdout, /reading events|s3cret/);
-    });
-
-    it('with +psubscribe, delivers the events and prints nothing but its lines and JSON (no ioredis ready-check warning)', {
-      timeout: 60_000,
-    }, async () => {
-      await leastUser(['+psubscribe']);
-      const input = sampleEvents()
-        .slice(0, 2)
-        .map((event) => JSON.stringify(event))
-        .join('\n');
-
-      const { code, stdout, stderr } = await runCli([MAIN], { input, env: { REDIS_URL: syncUrl() } }).exited;
-
-      assert.equal(code, 0, stdout + stderr);
-      assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
-      // The function's own log lines are JSON; ioredis' warning would not be.
-      for (const line of stderr
-        .trim()
-        .split('\n')
-        .filter((text) => text !== ''))
-        assert.doesNotThrow(() => JSON.parse(line), line);
-      assert.doesNotMatch(stdout + stderr, /ready check/);
-    });
+        assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+        assert.match(
+          refused.stderr,
+          new RegExp(
+            `^Redis at redis://127\\.0\\.0\\.1:${redis.port}: user sync may not [^\n]*PSUBSCRIBE topic-account-management-events-\\*`,
+          ),
+        );
+        assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+        assert.doesNotMatch(refused.stdout + refused.stderr, /reading events|s3cret/);
+        assert.equal(code, 0, stdout + stderr);
+        assert.match(stdout, /delivered 2\/2 events, 0 dead-lettered\n$/);
+        // The function's own log lines are JSON; ioredis' ready-check warning would not be.
+        for (const line of stderr.split('\n').filter((text) => text !== '')) assert.doesNotThrow(() => JSON.parse(line), line);
+      });
+    }
   });
 
   it('stops on a closed Redis port with one line naming the address', { timeout: 30_000 }, async () => {
