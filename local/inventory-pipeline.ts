@@ -63,8 +63,11 @@ export interface InventoryPipeline {
   deliver(events: readonly RoutedEvent[]): Promise<NotSent[]>;
   /** One run of the reconcile function, its snapshot sent into the FIFO queue. */
   reconcile(): Promise<ReconcileSummary>;
-  /** Resolves once both queues are empty (everything described and applied), after `idleMs` at the most, or on abort. */
-  settle(idleMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once both queues are empty (everything described and applied), after `idleMs` without progress (fewer
+   * messages in them), or on abort, with how many messages they still hold (0 when they emptied).
+   */
+  settle(idleMs: number, signal?: AbortSignal): Promise<number>;
   records(): Promise<InventoryRecord[]>;
   /** Where the inventory and the simulated EC2 disagree, one line each; none when they are equal. */
   differences(): Promise<string[]>;
@@ -167,16 +170,23 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
           { invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:management-events-reconcile-${region}` },
         ),
       async settle(idleMs, signal) {
-        const until = Date.now() + idleMs;
+        let until = Date.now() + idleMs;
         // Empty twice in a row: an invocation in flight may still send to the FIFO queue.
         let emptyTimes = 0;
+        let left = 0;
+        let fewest = Number.POSITIVE_INFINITY;
         while (Date.now() < until && emptyTimes < 2 && signal?.aborted !== true) {
-          const empty =
-            (await isEmpty(sqs.client(region), describeQueue.queueUrl)) &&
-            (await isEmpty(pipeline.queue.sqs, pipeline.queue.queueUrl));
-          emptyTimes = empty ? emptyTimes + 1 : 0;
-          await sleep(empty ? 300 : 50);
+          left =
+            (await messagesIn(sqs.client(region), describeQueue.queueUrl)) +
+            (await messagesIn(pipeline.queue.sqs, pipeline.queue.queueUrl));
+          if (left < fewest) {
+            fewest = left;
+            until = Date.now() + idleMs;
+          }
+          emptyTimes = left === 0 ? emptyTimes + 1 : 0;
+          await sleep(left === 0 ? 300 : 50);
         }
+        return left;
       },
       records,
       async differences() {
@@ -220,7 +230,8 @@ export async function startInventoryPipeline(options: InventoryPipelineOptions):
   }
 }
 
-async function isEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
+/** Messages in a queue: waiting, in flight and delayed. */
+async function messagesIn(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
@@ -231,5 +242,5 @@ async function isEmpty(sqs: SQSClient, queueUrl: string): Promise<boolean> {
       ],
     }),
   );
-  return Object.values(Attributes).every((count) => count === '0');
+  return Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
 }

@@ -196,7 +196,7 @@ function createReplay(
   const idleMs = run.idleLimitMs ?? idleLimitMs(run.visibilityTimeoutSeconds);
   const { signal } = stop;
   const limit = pipeline.queue.maxMessageBytes;
-  const tally = { tooLarge: 0, unreadable: 0, repeats: 0, unshown: 0 };
+  const tally = { tooLarge: 0, unreadable: 0, repeats: 0, unshown: 0, inventoryQueued: 0 };
   const bodies = new Set<string>();
   const bodyOfId = new Map<string, string>();
   const regionsNoted = new Set<string>();
@@ -210,14 +210,28 @@ function createReplay(
     if (skips === SKIPS_SHOWN + 1) say('more input is skipped: it is not shown line by line, the summary counts it');
   };
 
+  /** No progress for the idle limit with `waiting` in the queues: the run ends, saying so. */
+  const stall = (waiting: string) => {
+    say(
+      `no progress for ${Math.round(idleMs / 1000)} s with ${waiting} (is Redis up? the function's log lines on stderr say why): stopping`,
+    );
+    stop.abort('stalled');
+  };
+
   /** Waits until at most `backlog` events are in the queue; no progress for the idle limit ends the run. */
   const waitForQueue = async (backlog: number) => {
     if ((await pipeline.waitForRoom(backlog, idleMs, signal)) || signal.aborted) return;
     const { pending } = await pipeline.progress();
-    say(
-      `no progress for ${Math.round(idleMs / 1000)} s with ${pending} ${pending === 1 ? 'event' : 'events'} in the queue (is Redis up? the function's log lines on stderr say why): stopping`,
-    );
-    stop.abort('stalled');
+    stall(`${pending} ${pending === 1 ? 'event' : 'events'} in the queue`);
+  };
+
+  /** Waits until the inventory applied everything (--inventory); no progress for the idle limit ends the run. */
+  const settleInventory = async (applying: InventoryPipeline) => {
+    tally.inventoryQueued = await applying.settle(idleMs, signal);
+    if (tally.inventoryQueued > 0 && !signal.aborted) {
+      stall(`${tally.inventoryQueued} inventory ${tally.inventoryQueued === 1 ? 'message' : 'messages'} in the queues`);
+    }
+    return !signal.aborted;
   };
 
   const sender = createOrderedSender(
@@ -300,7 +314,7 @@ function createReplay(
       await waitForQueue(0);
       if (signal.aborted) return;
       await pipeline.settle(idleMs, signal);
-      if (inventory !== undefined) await reconcileAndShow(inventory, redisUrl, idleMs, signal, say);
+      if (inventory !== undefined) await reconcileAndShow(inventory, redisUrl, settleInventory, say);
       // The durable mirror (STREAM_RETENTION_HOURS): what a subscriber that missed all of it reads to catch up.
       if ((run.env.STREAM_RETENTION_HOURS ?? '').trim() !== '' && !signal.aborted) {
         for (const line of await describeStreams(redisUrl, run.env.TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX)) say(line);
@@ -313,15 +327,13 @@ function createReplay(
 async function reconcileAndShow(
   inventory: InventoryPipeline,
   redisUrl: string,
-  idleMs: number,
-  signal: AbortSignal,
+  /** Waits for the inventory to apply what is queued; false when the run stops instead. */
+  settle: (inventory: InventoryPipeline) => Promise<boolean>,
   say: (line: string) => void,
 ) {
-  await inventory.settle(idleMs, signal);
-  if (signal.aborted) return;
+  if (!(await settle(inventory))) return;
   const { snapshotId } = await inventory.reconcile();
-  await inventory.settle(idleMs, signal);
-  if (signal.aborted) return;
+  if (!(await settle(inventory))) return;
   const redis = localRedisClient(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const key = snapshotRunKey(

@@ -12,6 +12,8 @@ export interface RunCounts {
   readonly repeats: number;
   /** Skipped input (not events, no rule matches, too large) beyond what was reported line by line. */
   readonly unshown: number;
+  /** --inventory: descriptions, asset states and snapshot parts still in the queues when the run stopped waiting. */
+  readonly inventoryQueued: number;
 }
 
 /** Every event the run was given to deliver: those sent, and those that could not be. */
@@ -19,14 +21,18 @@ export function eventsToDeliver({ progress, tooLarge, unsent }: RunCounts): numb
   return progress.sent + progress.refused + tooLarge + unsent;
 }
 
-/** The exit code of a run that ended by itself: 0 only when every event was delivered and all input was events. */
+/**
+ * The exit code of a run that ended by itself: 0 only when every event was delivered, all input was events, and the
+ * inventory (--inventory) applied everything.
+ */
 export function exitCode(counts: RunCounts): number {
-  return counts.progress.delivered === eventsToDeliver(counts) && counts.unreadable === 0 ? 0 : 1;
+  const delivered = counts.progress.delivered === eventsToDeliver(counts);
+  return delivered && counts.unreadable === 0 && counts.inventoryQueued === 0 ? 0 : 1;
 }
 
 /** The last line of a run: every event to deliver is in exactly one of its counts. */
 export function summaryLine(counts: RunCounts): string {
-  const { progress, tooLarge, unsent, unreadable, repeats, unshown } = counts;
+  const { progress, tooLarge, unsent, unreadable, repeats, unshown, inventoryQueued } = counts;
   const parts = [`delivered ${progress.delivered}/${eventsToDeliver(counts)} events, ${progress.deadLettered} dead-lettered`];
   const clause = (count: number, text: string) => {
     if (count > 0) parts.push(`, ${count} ${text}`);
@@ -39,6 +45,7 @@ export function summaryLine(counts: RunCounts): string {
   clause(progress.refused, 'refused by the queue');
   clause(tooLarge, 'too large for the queue');
   clause(unsent, 'read but not sent');
+  clause(inventoryQueued, `inventory ${inventoryQueued === 1 ? 'message' : 'messages'} still in the queues`);
   if (repeats > 0) {
     const [noun, pronoun] = repeats === 1 ? ['repeat', 'it'] : ['repeats', 'them'];
     parts.push(`; ${repeats} ${noun} of an earlier event's body (the queue's content-based deduplication drops ${pronoun})`);

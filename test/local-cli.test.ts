@@ -265,26 +265,6 @@ describe('npm start', () => {
     assert.match(stdout, /\nSIGINT: stopped; delivered 2\/2 events, 0 dead-lettered\n$/);
   });
 
-  it('ends quietly with exit 0 when its reader goes away (npm start | head -2)', { timeout: 60_000 }, async () => {
-    const pipeline = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" < /dev/null | head -2`], {
-      env: { ...process.env, REDIS_URL: redis.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    pipeline.stdout.on('data', (chunk) => {
-      stdout += String(chunk);
-    });
-    pipeline.stderr.on('data', (chunk) => {
-      stderr += String(chunk);
-    });
-    const [code] = await once(pipeline, 'exit');
-
-    assert.equal(stdout.split('\n').length, 3, stdout);
-    assert.equal(stderr, '');
-    assert.equal(code, 0);
-  });
-
   it('says how to get Redis when there is neither REDIS_URL nor redis-server', { timeout: 60_000 }, async () => {
     const { exited } = run([], { env: { REDIS_URL: '', REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
     const { code, stdout, stderr } = await exited;

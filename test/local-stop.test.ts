@@ -10,7 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
 import { runLocal } from '../local/local-run.ts';
-import { setLeastAclUser } from './helpers/acl.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { runCli } from './helpers/cli.ts';
 import { stateChange } from './helpers/records.ts';
@@ -27,13 +26,15 @@ describe('npm start: how a run ends', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
-  /** A user that may do anything but PUBLISH: every record fails, transiently, and is retried, never dead-lettered. */
-  async function cannotPublishUrl(): Promise<string> {
+  /**
+   * A user that may do anything but `command` (PUBLISH: every record fails; GET: every inventory record does),
+   * transiently: it is retried, never dead-lettered.
+   */
+  async function urlOfUserWithout(command: string): Promise<string> {
     const admin = new Redis(redis.url);
     track({ close: () => void admin.disconnect() });
-    await setLeastAclUser(admin, 'cannot-publish', 'pw', ['+psubscribe']);
-    await admin.call('ACL', 'SETUSER', 'cannot-publish', '-publish');
-    return `redis://cannot-publish:pw@127.0.0.1:${redis.port}`;
+    await admin.call('ACL', 'SETUSER', 'without', 'reset', 'on', '>pw', '~*', '&*', '+@all', `-${command}`);
+    return `redis://without:pw@127.0.0.1:${redis.port}`;
   }
 
   for (const [args, lines] of [
@@ -79,11 +80,11 @@ describe('npm start: how a run ends', () => {
     }, async () => {
       const run = runCli([MAIN, '--visibility-timeout', '1'], {
         input: stateChanges(1),
-        env: { REDIS_URL: await cannotPublishUrl() },
+        env: { REDIS_URL: await urlOfUserWithout('publish') },
       });
       track({ close: () => void run.child.kill('SIGKILL') });
       // The function refused it once: the run now waits for it to be delivered.
-      await waitUntil(() => run.output().includes('NOPERM'));
+      await waitUntil(() => run.output().includes('"record failed"'));
 
       run.child.kill(signal);
       const { code: exitCode, stdout } = await run.exited;
@@ -128,7 +129,7 @@ describe('npm start: how a run ends', () => {
   });
 
   /** runLocal in this process, with a short idle limit: the real one is a minute and more. */
-  async function runWithIdleLimit(events: number, idleLimitMs: number) {
+  async function runWithIdleLimit(events: number, idleLimitMs: number, { without = 'publish', inventory = false } = {}) {
     const lines: string[] = [];
     const code = await runLocal({
       input: { source: 'a test', open: () => Readable.from([stateChanges(events)]) },
@@ -138,8 +139,8 @@ describe('npm start: how a run ends', () => {
       maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
       visibilityTimeoutSeconds: 1,
       concurrency: 2,
-      inventory: false,
-      env: { REDIS_URL: await cannotPublishUrl() },
+      inventory,
+      env: { REDIS_URL: await urlOfUserWithout(without) },
       idleLimitMs,
       output: { say: (line) => lines.push(line), closed: new Promise(() => undefined) },
       functionLog: () => undefined,
@@ -171,6 +172,21 @@ describe('npm start: how a run ends', () => {
     assert.ok(summary !== null, lines.at(-1));
     assert.ok(Number(summary[1]) < 800, lines.at(-1));
     assert.match(lines.at(-2) ?? '', /^no progress for 2 s with \d+ events in the queue .*: stopping$/);
+  });
+
+  it('--inventory: ends a run whose inventory records make no progress for the idle limit, saying how many wait, exit 1', {
+    timeout: 60_000,
+  }, async () => {
+    // The events themselves are delivered; applying what the describer found needs GET.
+    const { code, lines } = await runWithIdleLimit(2, 2000, { without: 'get', inventory: true });
+
+    assert.equal(code, 1);
+    const stalled = /^no progress for 2 s with (\d+) inventory messages? in the queues .*: stopping$/.exec(lines.at(-2) ?? '');
+    assert.ok(stalled !== null, lines.slice(-2).join('\n'));
+    assert.equal(
+      lines.at(-1),
+      `delivered 2/2 events, 0 dead-lettered, ${stalled[1]} inventory ${stalled[1] === '1' ? 'message' : 'messages'} still in the queues`,
+    );
   });
 });
 
