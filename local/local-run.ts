@@ -26,7 +26,7 @@ import { type RedisServer, startRedisServer } from './redis-server.ts';
 import { type RoutedEvent, routeEvent } from './router.ts';
 import { exitCode, type RunCounts, summaryLine } from './run-summary.ts';
 import { describeStreams } from './stream-catch-up.ts';
-import { createOutput, type Output } from './terminal.ts';
+import { createOutput, type Output, watchReader } from './terminal.ts';
 
 export interface Input {
   readonly source: string;
@@ -83,7 +83,13 @@ export async function runLocal(run: LocalRun): Promise<number> {
   const say = (line: string) => {
     if (!quiet) output.say(line);
   };
-  const writeLog = run.functionLog ?? ((line: string) => process.stderr.write(line));
+  // `npm start 2>&1 | head`: a closed stderr is a reader gone too.
+  const log = run.functionLog === undefined ? watchReader(process.stderr) : undefined;
+  const writeLog =
+    run.functionLog ??
+    ((line: string) => {
+      if (log?.gone() !== true) process.stderr.write(line);
+    });
   const givenUrl = run.env.REDIS_URL?.trim() ?? '';
   const assetTopicPrefix = run.env.ASSET_TOPIC_PREFIX || DEFAULT_ASSET_TOPIC_PREFIX;
   // Every setting is checked before anything starts or any input is read (the URL itself once there is one).
@@ -158,7 +164,7 @@ export async function runLocal(run: LocalRun): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  void output.closed.then(() => {
+  void Promise.race([output.closed, ...(log === undefined ? [] : [log.closed])]).then(() => {
     readerGone = true;
     stop.abort('closed');
   });

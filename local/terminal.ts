@@ -17,20 +17,34 @@ export interface Output {
   readonly closed: Promise<void>;
 }
 
-/** Lines to stdout; a closed pipe ends the output quietly instead of an EPIPE error. */
-export function createOutput(stream: NodeJS.WriteStream = process.stdout): Output {
-  let isClosed = false;
+export interface Reader {
+  /** Resolves when the reader went away (EPIPE). */
+  readonly closed: Promise<void>;
+  /** Whether it did: nothing more is written to a closed pipe, whose write would fail again. */
+  gone(): boolean;
+}
+
+/** Watches `stream` for its reader going away: an EPIPE then ends the writing quietly; another error still throws. */
+export function watchReader(stream: NodeJS.WriteStream): Reader {
+  let isGone = false;
   const closed = new Promise<void>((resolve) => {
     stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (isGone) return;
       if (error.code !== 'EPIPE') throw error;
-      isClosed = true;
+      isGone = true;
       resolve();
     });
   });
+  return { closed, gone: () => isGone };
+}
+
+/** Lines to stdout; a closed pipe ends the output quietly instead of an EPIPE error. */
+export function createOutput(stream: NodeJS.WriteStream = process.stdout): Output {
+  const reader = watchReader(stream);
   return {
     say(line) {
-      if (!isClosed) stream.write(`${printable(line)}\n`);
+      if (!reader.gone()) stream.write(`${printable(line)}\n`);
     },
-    closed,
+    closed: reader.closed,
   };
 }

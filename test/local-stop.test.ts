@@ -37,21 +37,28 @@ describe('npm start: how a run ends', () => {
     return `redis://without:pw@127.0.0.1:${redis.port}`;
   }
 
-  for (const [args, lines] of [
-    [[], 2],
-    [[], 5],
-    [[], 8],
-    [[], 15],
-    [['--region', 'eu-west-1'], 8],
+  for (const [args, lines, failing] of [
+    ['', 2, false],
+    ['', 5, false],
+    ['', 8, false],
+    ['', 15, false],
+    ['--region eu-west-1', 8, false],
+    // Every record fails: the function's log lines go to stderr, into the same pipe, and stdout stays silent.
+    ['--visibility-timeout 1 2>&1', 6, true],
   ] as const) {
-    it(`ends quietly with exit 0 when its reader goes away: npm start ${args.join(' ')} < /dev/null | head -${lines}`, {
+    it(`ends quietly with exit 0 when its reader goes away: npm start ${args} < /dev/null | head -${lines}${failing ? ', every record failing' : ''}`, {
       timeout: 60_000,
     }, async () => {
+      const redisUrl = failing ? await urlOfUserWithout('publish') : redis.url;
       // Its own process group: a run that hangs is killed with the shell that started it.
       const shell = spawn(
         'bash',
-        ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" ${args.join(' ')} < /dev/null | head -${lines}`],
-        { env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+        ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" ${args} < /dev/null | head -${lines}`],
+        {
+          env: { ...process.env, REDIS_URL: redisUrl },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        },
       );
       track({ close: () => void (shell.exitCode === null && process.kill(-(shell.pid ?? 0), 'SIGKILL')) });
       let stdout = '';
