@@ -77,8 +77,8 @@ export async function runLocal(run: LocalRun): Promise<number> {
   // A local run: the secret of REDIS_AUTH_SECRET_ARN is read with credentials from the environment or ~/.aws only.
   askNoMetadataService();
   const output = run.output ?? createOutput();
-  // Set by a signal, and once the summary is out: the summary stays the last line, whatever the pipeline still does
-  // (a batch in flight, its shutdown) after it.
+  // Set once the summary is out: it stays the last line, whatever the pipeline still does (a batch in flight, its
+  // shutdown) after it.
   let quiet = false;
   const say = (line: string) => {
     if (!quiet) output.say(line);
@@ -159,7 +159,6 @@ export async function runLocal(run: LocalRun): Promise<number> {
     // A second signal, or one with nobody left to read a summary: nothing more is worth waiting for.
     if (signalled !== undefined || readerGone) process.exit(SIGNAL_EXIT_CODES[signal]);
     signalled = signal;
-    quiet = true;
     stop.abort(signal);
   };
   process.on('SIGINT', onSignal);
@@ -172,7 +171,6 @@ export async function runLocal(run: LocalRun): Promise<number> {
   try {
     await replay.run(run.input.open());
     const counts = await replay.counts();
-    quiet = true;
     if (signalled !== undefined) {
       output.say(`${signalled}: stopped; ${summaryLine(counts)}`);
       return SIGNAL_EXIT_CODES[signalled];
@@ -183,6 +181,7 @@ export async function runLocal(run: LocalRun): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Before the pipeline's shutdown, which may still finish a batch.
     quiet = true;
     await changes?.close();
     await (inventory ?? pipeline).close();
