@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { closeAfterEach } from './helpers/cleanup.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, runShell } from './helpers/cli.ts';
 import { CHANNEL } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 import { subscribe } from './helpers/subscriber.ts';
@@ -203,18 +201,7 @@ describe('npm start: hostile input', () => {
   });
   /** `npm start` reading what a shell command writes, through a pipe. */
   async function replayPiped(command: string) {
-    const shell = spawn('bash', ['-c', `${command} | "${process.execPath}" "${MAIN}"`], {
-      env: { ...process.env, REDIS_URL: redis.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    track({ close: () => void (shell.exitCode === null && process.kill(-(shell.pid ?? 0), 'SIGKILL')) });
-    let stdout = '';
-    shell.stdout.on('data', (chunk) => {
-      stdout += String(chunk);
-    });
-    const [code] = await once(shell, 'exit');
-    return { code: code as number | null, stdout };
+    return track(runShell(`${command} | "${process.execPath}" "${MAIN}"`, { env: { REDIS_URL: redis.url } })).exited;
   }
 
   it('skips one line of 700 MB without a newline by its number, without holding it (it used to crash)', {

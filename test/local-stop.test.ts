@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +9,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
 import { runLocal } from '../local/local-run.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, runShell } from './helpers/cli.ts';
 import { stateChange } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
 
@@ -50,27 +48,13 @@ describe('npm start: how a run ends', () => {
       timeout: 60_000,
     }, async () => {
       const redisUrl = failing ? await urlOfUserWithout('publish') : redis.url;
-      // Its own process group: a run that hangs is killed with the shell that started it.
-      const shell = spawn(
-        'bash',
-        ['-o', 'pipefail', '-c', `"${process.execPath}" "${MAIN}" ${args} < /dev/null | head -${lines}`],
-        {
-          env: { ...process.env, REDIS_URL: redisUrl },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        },
+      const run = track(
+        runShell(`set -o pipefail; "${process.execPath}" "${MAIN}" ${args} < /dev/null | head -${lines}`, {
+          env: { REDIS_URL: redisUrl },
+        }),
       );
-      track({ close: () => void (shell.exitCode === null && process.kill(-(shell.pid ?? 0), 'SIGKILL')) });
-      let stdout = '';
-      let stderr = '';
-      shell.stdout.on('data', (chunk) => {
-        stdout += String(chunk);
-      });
-      shell.stderr.on('data', (chunk) => {
-        stderr += String(chunk);
-      });
 
-      const [code] = await once(shell, 'exit');
+      const { code, stdout, stderr } = await run.exited;
 
       assert.equal(stdout.split('\n').length, lines + 1, stdout);
       assert.equal(stderr, '');

@@ -18,9 +18,30 @@ export interface CliOptions {
 
 /** A command run with this test's Node (24): `args` starts with the script. */
 export function runCli(args: readonly string[], options: CliOptions = {}): CliRun {
+  return watch(spawn(process.execPath, [...args], { env: environment(options), cwd: options.cwd, stdio: 'pipe' }), options);
+}
+
+/**
+ * A bash command line (pipes, redirections) in a process group of its own: `close()` kills all it started, a run
+ * that hangs included. Its stdin is empty unless `input` says otherwise.
+ */
+export function runShell(command: string, options: CliOptions = {}): CliRun & { close(): void } {
+  const child = spawn('bash', ['-c', command], { env: environment(options), cwd: options.cwd, stdio: 'pipe', detached: true });
+  return {
+    ...watch(child, { input: '', ...options }),
+    close: () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+    },
+  };
+}
+
+function environment(options: CliOptions): NodeJS.ProcessEnv {
   const env = options.replaceEnv === true ? { ...options.env } : { ...process.env, ...options.env };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-  const child = spawn(process.execPath, [...args], { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  return env;
+}
+
+function watch(child: ChildProcessWithoutNullStreams, options: CliOptions): CliRun {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
