@@ -53,7 +53,7 @@ export async function* readEvents(input: Readable, options: ReadOptions): AsyncG
     let line = read.number === 1 && read.text.startsWith('\uFEFF') ? read.text.slice(1) : read.text;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (mode === 'document') {
-      documentBytes += read.text.length;
+      documentBytes += Buffer.byteLength(read.text) + 1;
       if (documentBytes > MAX_DOCUMENT_BYTES) {
         yield { kind: 'rejected', where: 'the document', reason: DOCUMENT_TOO_LARGE };
         return;
@@ -69,7 +69,7 @@ export async function* readEvents(input: Readable, options: ReadOptions): AsyncG
     if (mode === undefined) {
       mode = isDocumentStart(line) ? 'document' : 'lines';
       if (mode === 'document') {
-        documentBytes = line.length;
+        documentBytes = Buffer.byteLength(read.text) + 1;
         document.push(line);
         continue;
       }
