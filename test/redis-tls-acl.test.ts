@@ -131,27 +131,24 @@ describe('the least ACL user (documented in the README)', () => {
   it('with the inventory on, needs its keys, the change feed and the commands docs/redis.md lists, nothing more', async () => {
     const admin = new Redis(redis.port, '127.0.0.1');
     track({ close: () => admin.disconnect() });
-    await admin.call(
-      'ACL',
-      'SETUSER',
-      'inventory',
-      'on',
-      '>inventory-pass',
-      'resetchannels',
-      '&topic-account-management-events-*',
-      '&topic-account-asset-changes-*',
-      'resetkeys',
-      '~{management-events-sync}',
-      '~{management-events-sync}:inventory*',
-      '~{management-events-sync}:snapshot:*',
-      '~{management-events-sync}:topic-account-*',
-      ...INVENTORY_COMMANDS.map((command) => `+${command}`),
+    // The user exactly as docs/redis.md writes it: the docs are what operators paste.
+    const documented = readFileSync(new URL('../docs/redis.md', import.meta.url), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line.startsWith('ACL SETUSER') && line.includes('&topic-account-asset-changes-*'));
+    assert.ok(documented, 'docs/redis.md has the inventory user');
+    const [, , user, ...rules] = documented.replace('>PASSWORD', '>inventory-pass').split(/\s+/);
+    assert.deepEqual(
+      rules.filter((rule) => rule.startsWith('+')),
+      INVENTORY_COMMANDS.map((command) => `+${command}`),
+      'docs/redis.md lists every command the inventory script calls, in the order lambda/redis-script.ts does',
     );
+    await admin.call('ACL', 'SETUSER', user ?? '', ...rules);
     const changes = track(await subscribe(redis.url, CHANGES));
     const handler = track(
       createHandler({
         env: {
-          REDIS_URL: `redis://inventory:inventory-pass@127.0.0.1:${redis.port}`,
+          REDIS_URL: `redis://sync:inventory-pass@127.0.0.1:${redis.port}`,
           INVENTORY: 'true',
           STREAM_RETENTION_HOURS: '1',
           REDIS_CLUSTER: 'false',
