@@ -21,7 +21,7 @@ import { createOrderedSender } from './ordered-sender.ts';
 import { checkOwnPermissions } from './own-permissions.ts';
 import { type Pipeline, startPipeline } from './pipeline.ts';
 import { functionLogger } from './poller-cli.ts';
-import { checkRedis, checkSettings, redisAddress } from './preflight.ts';
+import { checkRedis, checkSettings, redisAddress, withCredentials } from './preflight.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
 import { type RoutedEvent, routeEvent } from './router.ts';
 import { exitCode, type RunCounts, summaryLine } from './run-summary.ts';
@@ -95,6 +95,7 @@ export async function runLocal(run: LocalRun): Promise<number> {
   // Every setting is checked before anything starts or any input is read (the URL itself once there is one).
   checkSettings({ ...run.env, REDIS_URL: givenUrl === '' ? 'redis://127.0.0.1:6379' : givenUrl });
   let redisServer: RedisServer | undefined;
+  // npm start's own clients (subscribers, the reads at the end) use this: REDIS_URL with the secret's credentials.
   let redisUrl = givenUrl;
   if (redisUrl === '') {
     try {
@@ -106,13 +107,13 @@ export async function runLocal(run: LocalRun): Promise<number> {
     say(`redis: a throwaway redis-server on port ${redisServer.port}`);
   } else {
     const config = checkSettings({ ...run.env, REDIS_URL: redisUrl });
-    await checkRedis(config);
+    redisUrl = withCredentials(givenUrl, await checkRedis(config));
     await checkOwnPermissions(redisUrl, {
       patterns: [`${config.topicPrefix}*`, ...(run.inventory ? [`${assetTopicPrefix}*`] : [])],
       streams: config.streamRetentionHours === undefined ? undefined : `${SCRIPT_KEY}:${config.topicPrefix}*`,
       inventory: run.inventory ? { account: DEFAULT_SIMULATED_ACCOUNT, region: run.region } : undefined,
     });
-    say(`redis: REDIS_URL (${redisAddress(redisUrl)})`);
+    say(`redis: REDIS_URL (${redisAddress(givenUrl)})`);
   }
 
   let pipeline: Pipeline;
@@ -125,6 +126,8 @@ export async function runLocal(run: LocalRun): Promise<number> {
     const options = {
       region: run.region,
       redisUrl,
+      // The function reads the secret itself, as deployed.
+      functionRedisUrl: givenUrl || redisUrl,
       maxReceiveCount: run.maxReceiveCount,
       visibilityTimeoutSeconds: run.visibilityTimeoutSeconds,
       concurrency: run.concurrency,

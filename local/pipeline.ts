@@ -17,7 +17,7 @@ export interface PipelineOptions {
   readonly region: string;
   /** Where the inventory subscribes. */
   readonly redisUrl: string;
-  /** Where the function publishes; the subscriber's Redis unless a test puts a faulty network in between. */
+  /** Where the function publishes: REDIS_URL as given (its secret is the function's to read), or a faulty network. */
   readonly functionRedisUrl?: string;
   readonly maxReceiveCount: number;
   readonly visibilityTimeoutSeconds: number;

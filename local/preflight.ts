@@ -4,7 +4,7 @@ import { type Environment, loadConfig, type SyncConfig } from '../lambda/config.
 import { ConfigError, describeError } from '../lambda/errors.ts';
 import { deadLetterQueueUrlOf } from '../lambda/queue-actions.ts';
 import { SCRIPT_KEY, scriptFor } from '../lambda/redis-script.ts';
-import { parseRedisSecret } from '../lambda/secret.ts';
+import { parseRedisSecret, type RedisCredentials } from '../lambda/secret.ts';
 import { CliError, redactUrls } from './cli.ts';
 
 /** Start-up checks wait this long at most for one answer (Redis, Secrets Manager, SQS): a clear line, not a hang. */
@@ -31,9 +31,9 @@ export function redisAddress(redisUrl: string): string {
  * (`+eval` on its key), so the least ACL user of docs/redis.md passes, where a PING or ioredis' INFO would not. A
  * closed port, a wrong password, a host that does not answer, or a REDIS_CLUSTER that does not match Redis stops the
  * start with one line that names the address, never the password. With REDIS_AUTH_SECRET_ARN the password comes from
- * the secret, as the function reads it.
+ * the secret, as the function reads it; they are returned, for clients of the caller's own (npm start's subscriber).
  */
-export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<void> {
+export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<Partial<RedisCredentials>> {
   const address = redisAddress(config.redisUrl);
   const credentials = config.redisAuthSecretArn === undefined ? {} : await readSecret(config.redisAuthSecretArn, timeoutMs);
   let lastError: unknown;
@@ -78,12 +78,22 @@ export async function checkRedis(config: SyncConfig, timeoutMs = PREFLIGHT_TIMEO
   } catch (error) {
     const clusterProblem = mismatchedCluster(config.cluster, error, lastError);
     if (clusterProblem !== undefined) throw new CliError(`Redis at ${address}: ${clusterProblem}`, 2);
-    if (config.cluster === 'auto' && /^MOVED\b/.test(describeError(error).message)) return;
+    if (config.cluster === 'auto' && /^MOVED\b/.test(describeError(error).message)) return credentials;
     throw new CliError(`Redis at ${address}: ${explainRedisError(lastError ?? error, error)}`, 2);
   } finally {
     clearTimeout(timer);
     client.disconnect();
   }
+  return credentials;
+}
+
+/** REDIS_URL with the secret's user and password in it, for a client that takes only a URL. Never printed. */
+export function withCredentials(redisUrl: string, credentials: Partial<RedisCredentials>): string {
+  if (credentials.password === undefined) return redisUrl;
+  const url = new URL(redisUrl);
+  if (credentials.username !== undefined) url.username = encodeURIComponent(credentials.username);
+  url.password = encodeURIComponent(credentials.password);
+  return url.toString();
 }
 
 /** The function's script with no group: it runs, publishes nothing; Redis 6.2 gets it without the shebang. */
@@ -131,7 +141,7 @@ function explainRedisError(cause: unknown, error: unknown): string {
   return redactUrls(`${describeError(cause).name}: ${message.split('\n')[0]}`);
 }
 
-async function readSecret(secretArn: string, timeoutMs: number): Promise<{ username?: string; password: string }> {
+async function readSecret(secretArn: string, timeoutMs: number): Promise<RedisCredentials> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   // The secret is read from its own region, whatever region the queues are in.
   const region = secretArn.split(':')[3];
