@@ -29,9 +29,9 @@ function ownCommands(use: OwnUse): OwnCommand[] {
     commands.push(
       { name: 'SCAN', rules: ['+scan'], run: (redis) => redis.scan('0', 'MATCH', streams, 'COUNT', 1) },
       {
-        name: 'XRANGE',
-        rules: ['+xrange', `~${streams}`],
-        run: (redis) => redis.xrange(streams.replace(/\*$/, 'npm-start-check'), '-', '+', 'COUNT', 1),
+        name: 'XINFO STREAM',
+        rules: ['+xinfo|stream', `~${streams}`],
+        run: (redis) => redis.xinfo('STREAM', streams.replace(/\*$/, 'npm-start-check')),
       },
     );
   }

@@ -18,16 +18,22 @@ export async function describeStreams(redisUrl: string, topicPrefix: string): Pr
     const keys = [...found].sort();
     const lines: string[] = [];
     for (const key of keys) {
-      const entries = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-      const id = (entry: [string, string[]] | undefined) => {
+      // XINFO STREAM: the length and both ends in one answer, whatever the stream's size (a production stream may
+      // hold days of events, which XRANGE - + would carry here whole).
+      const reply = (await redis.xinfo('STREAM', key)) as unknown[];
+      const info = new Map<unknown, unknown>();
+      for (let index = 0; index + 1 < reply.length; index += 2) info.set(reply[index], reply[index + 1]);
+      const length = Number(info.get('length') ?? 0);
+      const id = (entry: unknown) => {
         try {
-          return String((JSON.parse(entry?.[1][1] ?? '{}') as { id?: unknown }).id ?? '(no id)');
+          const value = (entry as [string, string[]] | null)?.[1]?.[1] ?? '{}';
+          return String((JSON.parse(value) as { id?: unknown }).id ?? '(no id)');
         } catch {
           return '(not JSON)';
         }
       };
       lines.push(
-        `stream ${key}: ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}, from ${id(entries[0])} to ${id(entries.at(-1))} (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
+        `stream ${key}: ${length} ${length === 1 ? 'entry' : 'entries'}, from ${id(info.get('first-entry'))} to ${id(info.get('last-entry'))} (a consumer that was away: XRANGE '${key}' '(<its last entry id>' +)`,
       );
     }
     return lines;
