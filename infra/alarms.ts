@@ -35,6 +35,20 @@ function emailAlarmTopic(scope: Construct, email: string): sns.Topic {
     masterKey: key,
     enforceSSL: true,
   });
+  // enforceSSL gives the topic a policy of its own, which replaces SNS's default one: without this statement nothing
+  // would allow CloudWatch, a service principal with no IAM policy of its own here, to publish an alarm.
+  const { account, region, partition } = Stack.of(scope);
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+      },
+    }),
+  );
   topic.addSubscription(new subscriptions.EmailSubscription(email));
   return topic;
 }

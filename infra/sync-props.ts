@@ -48,13 +48,15 @@ export interface RuleProps {
 /** Where the alarms go. */
 export interface AlarmProps {
   /**
-   * Your topic for every alarm (alarm and OK actions).
+   * Your topic for every alarm (alarm and OK actions). Its access policy must let `cloudwatch.amazonaws.com`
+   * publish (SNS's default policy does; a policy of your own, such as enforceSSL's, replaces it), and an encrypted
+   * topic's key must let CloudWatch use it.
    * @default - none, unless alarmEmail creates one
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * An address that gets every alarm: a topic encrypted with a customer-managed key (which CloudWatch may use) and an
-   * email subscription are created. Not with `alarmTopic`: subscribe the address to your topic instead.
+   * An address that gets every alarm: a topic encrypted with a customer-managed key, TLS-only, that CloudWatch may
+   * publish to and use the key of, and an email subscription are created. Not with `alarmTopic`: subscribe the address to your topic instead.
    * @default - no email
    */
   readonly alarmEmail?: string;

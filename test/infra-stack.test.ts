@@ -398,4 +398,28 @@ describe('options', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     assert.ok(alarms.every((alarm) => alarm.Properties.AlarmActions?.length === 1));
   });
+
+  interface PolicyStatementJson {
+    Effect: string;
+    Principal?: unknown;
+    Action: unknown;
+    Condition?: Record<string, Record<string, string>>;
+  }
+
+  it("lets CloudWatch publish this account's alarms to that topic, whose TLS-only policy replaces SNS's default", () => {
+    const template = templateFor({ redisUrl: REDIS_URL, alarmEmail: 'ops@example.com' });
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    assert.equal(policies.length, 1);
+    const statements = policies[0]?.Properties.PolicyDocument.Statement as PolicyStatementJson[];
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    assert.deepEqual(
+      allows.map((statement) => [statement.Principal, statement.Action, Object.keys(statement.Condition ?? {}).sort()]),
+      [[{ Service: 'cloudwatch.amazonaws.com' }, 'sns:Publish', ['ArnLike', 'StringEquals']]],
+    );
+    assert.ok(
+      statements.some(
+        (statement) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+      ),
+    );
+  });
 });
