@@ -293,8 +293,13 @@ export function syncPropsProblems(props: Unchecked<ManagementEventsSyncProps>, o
     ['topicPrefix', topicPrefix],
     ['assetTopicPrefix', props.assetTopicPrefix],
   ] as const) {
-    if (prefix !== undefined && !Token.isUnresolved(prefix) && (typeof prefix !== 'string' || /\s/.test(prefix))) {
-      problems.push(`${key} must contain no white space`);
+    // As the function checks TOPIC_PREFIX and ASSET_TOPIC_PREFIX: it would refuse every record otherwise.
+    if (
+      prefix !== undefined &&
+      !Token.isUnresolved(prefix) &&
+      (typeof prefix !== 'string' || prefix.trim() === '' || /\s/.test(prefix))
+    ) {
+      problems.push(`${key} must be non-empty and contain no white space`);
     }
   }
   // The change feed and the raw events are different messages: one channel for both would mix them.

@@ -56,10 +56,12 @@ describe('ManagementEventsSync props', () => {
         alarmTopic: topic(stack),
         accounts: ['111111111111', '12'],
         reconcileSchedule: scheduler.ScheduleExpression.expression('rate(1 hours)'),
+        topicPrefix: '',
       });
     });
     assert.deepEqual(problems, [
       'redisUrl carries a user or password, which would be stored in the template in clear text: put the password in a Secrets Manager secret and pass it as redisAuthSecret',
+      'topicPrefix must be non-empty and contain no white space',
       'redisMaxIdleSeconds must be a whole number from 0 to 3600, got "3601"',
       'vpcSubnets, securityGroups and createVpcEndpoints need vpc',
       'alarmEmail and alarmTopic exclude each other: subscribe the address to your topic instead',

@@ -242,7 +242,7 @@ describe('inventory settings', () => {
       problems = error.problems;
     }
     assert.deepEqual(problems, [
-      'assetTopicPrefix must contain no white space',
+      'assetTopicPrefix must be non-empty and contain no white space',
       'inventory must be true or false, got "yes"',
       'inventoryTombstoneHours must be a whole number from 1 to 8760, got "8761"',
     ]);
