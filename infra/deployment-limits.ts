@@ -58,7 +58,8 @@ export function resourceCountProblems(stack: Stack, perAccount: PerAccountRules)
   const fitting = Math.floor((STACK_RESOURCES - others) / rulesPerAccount);
   if (accounts === 0 || fitting < 0) return [`${heading}: move some resources to another stack`];
   return [
-    `${heading}: each of the ${accounts} accounts adds ${rulesPerAccount} rules; list at most ${fitting} in accounts (the others share the rules' message groups)`,
+    // Checked before the template is written: its size, checked after, usually allows fewer (docs/organizations.md).
+    `${heading}: each of the ${accounts} accounts adds ${rulesPerAccount} rules; list at most ${fitting} in accounts (the others share the rules' message groups), and fewer if the template's ${TEMPLATE_BYTES.toLocaleString('en-US')} bytes say so once the resources fit`,
   ];
 }
 
