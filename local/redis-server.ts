@@ -25,6 +25,8 @@ export interface RedisServer {
  * a normal exit can kill it at once.
  */
 const WATCHDOG = [
+  // Ctrl-C and a group's SIGTERM reach this shell too: it stays to clean up, and goes when the pipe closes.
+  "trap '' INT TERM",
   'dir=$1; shift',
   'exec 3<&0',
   '"$@" </dev/null >/dev/null 3<&- & pid=$!',
@@ -93,7 +95,8 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
   const stop = async () => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
+    // Gone already: Ctrl-C reaches the whole process group, the watchdog shell included (signalCode, no exitCode).
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
     proc.stdin?.end();
     await exited;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../infra/config.ts';
 import { runLocal } from '../local/local-run.ts';
+import { acceptsConnections } from '../local/redis-server.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { runCli, runShell } from './helpers/cli.ts';
 import { stateChange } from './helpers/records.ts';
@@ -18,6 +19,21 @@ const MAIN = new URL('../local/main.ts', import.meta.url).pathname;
 /** `count` state changes of different instances: different bodies, one message group. */
 function stateChanges(count: number): string {
   return Array.from({ length: count }, (_, index) => stateChange(`i-${String(index).padStart(17, '0')}`, 'running')).join('\n');
+}
+
+/** The --dir of the redis-server listening on `port`, from its command line. */
+function redisServerFolder(port: string): string | undefined {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!args.some((arg) => arg.endsWith('redis-server')) || args[args.indexOf('--port') + 1] !== port) continue;
+    return args[args.indexOf('--dir') + 1];
+  }
+  return undefined;
 }
 
 describe('npm start: how a run ends', () => {
@@ -87,6 +103,30 @@ describe('npm start: how a run ends', () => {
       );
     });
   }
+
+  it('Ctrl-C at a terminal, which signals the whole process group: the summary last, and no throwaway Redis or its folder left', {
+    timeout: 30_000,
+  }, async () => {
+    const run = track(
+      runShell(`sleep 60 | ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} --follow`, {
+        env: { REDIS_URL: undefined },
+      }),
+    );
+    await waitUntil(() => run.output().includes('following stdin'));
+    const port = /a throwaway redis-server on port (\d+)/.exec(run.output())?.[1];
+    assert.ok(port !== undefined, run.output());
+    const folder = redisServerFolder(port);
+    assert.ok(folder !== undefined && existsSync(folder));
+
+    process.kill(-(run.child.pid ?? 0), 'SIGINT');
+    const { code, stdout, stderr } = await run.exited;
+
+    assert.equal(code, 130, stderr);
+    assert.equal(stdout.trim().split('\n').at(-1), 'SIGINT: stopped; delivered 0/0 events, 0 dead-lettered');
+    assert.equal(stderr, '');
+    assert.equal(existsSync(folder), false);
+    assert.equal(await acceptsConnections(Number(port)), false);
+  });
 
   it('Ctrl-C in the middle of a large input: the summary is the last line, and its counts add up', {
     timeout: 60_000,
