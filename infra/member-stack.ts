@@ -38,7 +38,8 @@ export class MemberStack extends Stack {
     if (assetsBucketPrefix !== undefined && this.forwarder.inventory !== undefined) {
       // The forwarder's advice (publish the assets somewhere) is done here: say what this template needs instead.
       Annotations.of(this.forwarder).acknowledgeWarning(FORWARDER_ASSETS_WARNING, 'the assets are read from a bucket per region');
-      Annotations.of(this).addWarningV2(
+      // On the construct, as every other warning: one on a stack makes the CLI print its creation trace.
+      Annotations.of(this.forwarder).addWarningV2(
         'member:assets-bucket',
         `inventory: this template reads the functions' code from the bucket ${assetsBucketPrefix}-<region> of each region it is deployed to: publish it there (cdk publish-assets, in each region) before you create or update the StackSet, and again after every change of the functions; the buckets must let the organization's accounts read them (docs/organizations.md)`,
       );

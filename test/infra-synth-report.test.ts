@@ -30,6 +30,13 @@ function warningsWithId(id: string, context: Record<string, unknown>, region?: s
 const VPC = { vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb' };
 const SECRET_IN = (region: string) => `arn:aws:secretsmanager:${region}:123456789012:secret:redis-sync-AbCdEf`;
 
+/** An entry of a stack's metadata in the cloud assembly. */
+interface Entry {
+  type: string;
+  data: unknown;
+  trace?: string[];
+}
+
 describe('synth lists every problem at once', () => {
   it('reports an unknown key together with the bad values of known keys', () => {
     const problems = refusedProblems({
@@ -102,31 +109,46 @@ describe('a quiet synth', () => {
     );
   });
 
-  it('writes warnings without stack traces, which the CLI printed as bare file: lines', { timeout: 60_000 }, () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
-    try {
-      // As `cdk synth` runs the app: context in CDK_CONTEXT_JSON, the assembly in CDK_OUTDIR.
-      const context = { regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: '5' };
-      const result = spawnSync(process.execPath, [APP], {
-        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
-        encoding: 'utf8',
-      });
-      assert.equal(result.status, 0, result.stderr);
-      const entries = readdirSync(outdir)
-        .filter((file) => file.endsWith('.metadata.json'))
-        .flatMap((file) => Object.values(JSON.parse(readFileSync(join(outdir, file), 'utf8')) as Record<string, unknown[]>))
-        .flat() as { type: string; data: unknown; trace?: string[] }[];
-      const messages = entries.filter((entry) => ['aws:cdk:warning', 'aws:cdk:info', 'aws:cdk:error'].includes(entry.type));
+  for (const [name, context, expected] of [
+    ['a region', { regions: 'eu-west-1', redisUrl: REDIS_URL, maxReceiveCount: '5' }, 'maxReceiveCount=5'],
+    [
+      'a member stack',
+      { centralAccount: '999999999999', inventory: 'true', reconcileSchedule: 'rate(6 hours)', memberAssetsBucketPrefix: 'org' },
+      'inventory: this template reads',
+    ],
+  ] as const) {
+    it(`writes warnings without stack traces, which the CLI printed as bare file: lines (${name})`, { timeout: 60_000 }, () => {
+      const outdir = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+      try {
+        // As `cdk synth` runs the app: context in CDK_CONTEXT_JSON, the assembly in CDK_OUTDIR.
+        const result = spawnSync(process.execPath, [APP], {
+          env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+          encoding: 'utf8',
+        });
+        assert.equal(result.status, 0, result.stderr);
+        const byPath = readdirSync(outdir)
+          .filter((file) => file.endsWith('.metadata.json'))
+          .flatMap((file) => Object.entries(JSON.parse(readFileSync(join(outdir, file), 'utf8')) as Record<string, Entry[]>));
+        const messages = byPath.flatMap(([path, entries]) =>
+          entries
+            .filter((entry) => ['aws:cdk:warning', 'aws:cdk:info', 'aws:cdk:error'].includes(entry.type))
+            .map((entry) => ({ path, entry })),
+        );
+        // The CLI prints the creation stack of the construct a message is on (a stack or a resource has one).
+        const traced = new Set(
+          byPath.filter(([, entries]) => entries.some((entry) => entry.type === 'aws:cdk:creationStack')).map(([path]) => path),
+        );
 
-      assert.ok(messages.some((entry) => String(entry.data).startsWith('maxReceiveCount=5')));
-      assert.deepEqual(
-        messages.filter((entry) => entry.trace !== undefined).map((entry) => entry.data),
-        [],
-      );
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
-  });
+        assert.ok(messages.some(({ entry }) => String(entry.data).startsWith(expected)));
+        assert.deepEqual(
+          messages.filter(({ path, entry }) => entry.trace !== undefined || traced.has(path)).map(({ entry }) => entry.data),
+          [],
+        );
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe('warnings for settings that deploy but do not do what they seem to', () => {
