@@ -138,6 +138,21 @@ describe('the packed construct library in a fresh CDK app', { timeout: 600_000 }
     });
   });
 
+  it('leaves no warning to read: the example acknowledges the one it means', () => {
+    const outdir = join(app, 'cdk.out');
+    const entries = readdirSync(outdir)
+      .filter((file) => file.endsWith('.metadata.json'))
+      .flatMap((file) =>
+        Object.values(JSON.parse(readFileSync(join(outdir, file), 'utf8')) as Record<string, { type: string }[]>),
+      )
+      .flat();
+    assert.ok(entries.length > 0, 'the assembly has its metadata files');
+    assert.deepEqual(
+      entries.filter((entry) => entry.type === 'aws:cdk:warning'),
+      [],
+    );
+  });
+
   it('passes cdk-nag (synth would have stopped) and cfn-lint', () => {
     const report = JSON.parse(readFileSync(join(app, 'cdk.out', 'validation-report.json'), 'utf8'));
     assert.deepEqual(report.pluginReports, []);
