@@ -198,5 +198,10 @@ export function explainAwsError(error: unknown): string {
   if (name === 'TimeoutError' || name === 'AbortError') return 'no answer in time';
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  // An answer the SDK could not read as the service's (an HTML page, an empty 404): say what came back.
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if ((name === 'Unknown' || name === 'UnknownError' || message === 'UnknownError') && status !== undefined) {
+    return `HTTP ${status} with no answer the AWS SDK could read: is this the service's endpoint?`;
+  }
   return redactUrls(`${name}: ${message.split('\n')[0]}`);
 }

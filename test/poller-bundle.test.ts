@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,6 +41,11 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   let fauxqs: LoopbackSqs;
   let sqs: SQSClient;
   const queues: Record<string, string> = {};
+  // Something that answers HTTP but is no SQS endpoint: an empty 404 to every request.
+  const notSqs = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(404).end());
+  });
 
   before(async () => {
     const buildDir = mkdtempSync(join(tmpdir(), 'poller-build-'));
@@ -48,6 +55,7 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
     copyFileSync(join(buildDir, 'poller.mjs'), join(runDir, 'poller.mjs'));
     rmSync(buildDir, { recursive: true, force: true });
     fauxqs = await startLoopbackSqs('us-east-1');
+    await new Promise<void>((resolve) => notSqs.listen(0, '127.0.0.1', resolve));
     // sa-east-1 only for the start-up failures, ap-south-1 only for the stop during a long poll: no poller that ran
     // before may have a long poll pending on them.
     for (const region of ['us-east-1', 'eu-west-1', 'sa-east-1', 'ap-south-1']) {
@@ -67,6 +75,7 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
   });
   after(async () => {
     sqs.destroy();
+    notSqs.close();
     await fauxqs.stop();
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -319,6 +328,16 @@ describe('dist/poller.mjs, alone in an empty folder', () => {
       () => ['--queue-url', 'https://sqs.sa-east-1.amazonaws.com/123456789012/management-events-sa-east-1.fifo'],
       () => ({ REDIS_URL: redis.url }),
       () => /^queue https:\S+ \(region sa-east-1\): no AWS credentials found/,
+    ],
+    [
+      'an endpoint that is not SQS (an empty HTTP 404)',
+      () => {
+        const endpoint = `http://127.0.0.1:${(notSqs.address() as AddressInfo).port}`;
+        return ['--endpoint-url', endpoint, '--region', 'sa-east-1', '--queue-url', `${endpoint}/000000000000/q.fifo`];
+      },
+      () => ({ ...credentials, REDIS_URL: redis.url }),
+      () =>
+        /^queue http:\S+ \(region sa-east-1\): HTTP 404 with no answer the AWS SDK could read: is this the service's endpoint\?$/m,
     ],
     [
       'the same --queue-url twice',
