@@ -23,14 +23,16 @@ Options:
   --concurrency N      batches in flight per queue (default 2; a FIFO group is never handed out twice at once)
   --wait-time-seconds S  long polling, 1 to 20 (default 20); SIGTERM waits for the receive in flight, at most this
   --no-metrics         send no metrics to CloudWatch. By default each queue's region gets the function's metrics
-                       (FunctionName=poller) once a minute; --metrics sends them for queues on this machine too
+                       (FunctionName=poller) once a minute, unless every queue is on this machine
+  --metrics            send them for queues on this machine (an emulator) too
   --verbose            print every function log line (default: warnings and errors)
   --help               this text
 
 Environment: REDIS_URL (required; may carry user:password here, it stays on this host), REDIS_AUTH_SECRET_ARN
 (the password from Secrets Manager instead), TOPIC_PREFIX, REQUIRE_SUBSCRIBER, REDIS_CLUSTER (auto|true|false),
-STREAM_RETENTION_HOURS (the durable mirror), REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, METRICS_NAMESPACE
-(default AssetSync); AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint
+STREAM_RETENTION_HOURS (the durable mirror), REDIS_MAX_IDLE_SECONDS (default 300), REDIS_CONNECT_TIMEOUT_MS,
+REDIS_COMMAND_TIMEOUT_MS, METRICS_NAMESPACE (default AssetSync); with the inventory (docs/inventory.md): INVENTORY=true,
+ASSET_TOPIC_PREFIX, INVENTORY_TOMBSTONE_HOURS, INVENTORY_FEED_BYTES_PER_SECOND; AWS credentials from the standard chain (environment, ~/.aws, SSO, instance role). An endpoint
 on this machine (an emulator) gets fixed placeholder credentials, and the instance metadata service is not asked.
 Needs Node.js 22 or later.
 

@@ -27,6 +27,27 @@ describe('what the docs tell a user of the command line', () => {
     assert.match(local, /130 after Ctrl-C/);
   });
 
+  it('the poller names every setting the function reads from its environment, in its --help and its guide', () => {
+    // The settings are the function's (lambda/config.ts), read by the poller from its own environment.
+    const config = readFileSync(new URL('../lambda/config.ts', import.meta.url), 'utf8');
+    const settings = [...new Set([...config.matchAll(/env\.([A-Z][A-Z_]+)/g)].map((match) => match[1] as string))].filter(
+      // Set by Lambda itself, not by the poller's operator.
+      (name) => !name.startsWith('AWS_'),
+    );
+    assert.ok(settings.length > 10, settings.join(' '));
+    for (const [where, text] of [
+      ['--help', POLLER_USAGE],
+      ['docs/poller.md', pollerDoc],
+    ] as const) {
+      const flat = text.replace(/\s+/g, ' ');
+      assert.deepEqual(
+        settings.filter((name) => !new RegExp(`\\b${name}\\b`).test(flat)),
+        [],
+        `${where} leaves out`,
+      );
+    }
+  });
+
   it('the poller documents 130 for a second signal, in its --help and its guide', () => {
     for (const text of [POLLER_USAGE, pollerDoc, section(readme, '### Poll mode: the poller next to Redis')]) {
       assert.match(text, /second signal[^.]*130|130[^.]*second signal/);
