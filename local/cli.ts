@@ -1,4 +1,5 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { closestKey } from '../infra/unknown-context.ts';
 import { describeError } from '../lambda/errors.ts';
 
 /** A mistake the user can fix (a flag, a setting, a file, an unreachable dependency): one line, no stack trace. */
@@ -50,7 +51,13 @@ export function parseFlags<const T extends ParseArgsOptionsConfig>(argv: readonl
   try {
     return parseArgs({ args, strict: true, allowPositionals: false, allowNegative: true, options }).values;
   } catch (error) {
-    throw usageError(error, usage);
+    const unknown =
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'--([^'=]+)/.exec(String(error)) : null;
+    const near = unknown?.[1] === undefined ? undefined : closestKey(unknown[1], Object.keys(options));
+    throw usageError(
+      near === undefined ? error : new Error(`Unknown option '--${unknown?.[1]}': did you mean --${near}?`),
+      usage,
+    );
   }
 }
 

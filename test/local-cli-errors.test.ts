@@ -19,7 +19,8 @@ describe('npm start: usage and settings errors', () => {
   const redis = useRedisServer(['--requirepass', 'right-password']);
 
   for (const [what, args, expected] of [
-    ['an unknown flag', ['--bogus'], /^Unknown option '--bogus'/],
+    ['an unknown flag', ['--bogus'], /^Unknown option '--bogus'\n/],
+    ['a misspelt flag', ['--concurency', '3'], /^Unknown option '--concurency': did you mean --concurrency\?\n/],
     ['a positional argument', ['events.jsonl'], /^Unexpected argument 'events.jsonl'/],
     ['--events without a value', ['--events'], /^Option '--events <value>' argument missing/],
   ] as const) {
