@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { CONTEXT_KEYS } from '../infra/config.ts';
 import { ManagementEventsSync } from '../infra/management-events-sync.ts';
 import { RULES } from '../infra/rules.ts';
 import { REDIS_URL, type SynthesizedApp, synthesize, synthesizeStack } from './helpers/cdk-app.ts';
@@ -25,6 +26,16 @@ const APP_CONTEXT = {
   vpcId: 'vpc-0123456789abcdef0',
   subnetIds: 'subnet-0123456789abcdef0',
 };
+
+describe("the README's context table", () => {
+  it('has a row for every context key the app reads, and none it does not', () => {
+    const readme = text('README.md');
+    const table = readme.slice(readme.indexOf('| key | default | meaning |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    const documented = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([^`]+)`/g)].map((match) => match[1]));
+    assert.deepEqual([...documented].sort(), [...CONTEXT_KEYS].sort());
+  });
+});
 
 describe('the docs and what the stacks really do', () => {
   const app = outputKeys(synthesize(APP_CONTEXT));
