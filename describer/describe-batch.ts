@@ -165,6 +165,8 @@ async function describeScope(entries: readonly Entry[], batch: Batch): Promise<v
   const resolved = await resolve(ec2, entries, batch);
   /** Per entry, the instances it names, directly or through an interface, volume or association. */
   const instancesOf = new Map<Entry, string[]>();
+  // One log line per reference that no longer resolves, however many events of the batch name it.
+  const unresolved = new Set<string>();
   for (const entry of entries) {
     if (batch.failed.has(entry)) continue;
     for (const asset of entry.refs.assets) want(asset.type, entry, asset.id);
@@ -178,11 +180,14 @@ async function describeScope(entries: readonly Entry[], batch: Batch): Promise<v
       if (found === undefined) {
         // It no longer resolves (the association or attachment is gone): the instance it named is unknown, and the
         // describer keeps no memory of it (no storage), so every instance of the account in the region is described.
-        options.logger.info('a reference no longer resolves: describing every instance of the region', {
-          account,
-          region,
-          id: ref.id,
-        });
+        if (!unresolved.has(ref.id)) {
+          options.logger.info('a reference no longer resolves: describing every instance of the region', {
+            account,
+            region,
+            id: ref.id,
+          });
+        }
+        unresolved.add(ref.id);
         want('instance', entry);
         wanted.instance.all = true;
         continue;

@@ -217,6 +217,28 @@ describe('the describer, resolving what names an instance only indirectly', () =
       assert.deepEqual(failed, []);
       assert.deepEqual(described(states, 'instance').items, [instanceId, bystander]);
     });
+
+    it('says so once per reference, however many events of the batch name it', async () => {
+      // Prepare
+      const rig = closeLater(await startDescriberRig());
+      const { region, subnet, instanceId } = runningInstance(rig);
+      const extra = region.createNetworkInterface({ subnetId: subnet }).NetworkInterfaceId ?? '';
+      const attachmentId = region.attachNetworkInterface(extra, instanceId, 1);
+      region.detachNetworkInterface(attachmentId);
+      const detach = (requestId: string) =>
+        apiCall('DetachNetworkInterface', {
+          requestParameters: { attachmentId },
+          responseElements: { requestId, _return: true },
+        });
+
+      // Act
+      const { failed } = await rig.invoke([detach('r1'), detach('r2'), detach('r3')]);
+
+      // Assess
+      assert.deepEqual(failed, []);
+      assert.equal(rig.logs().filter((line) => line.id === attachmentId).length, 1);
+      assert.equal(rig.ec2.calls('DescribeInstances'), 1);
+    });
   });
 
   it('retries the records whose references EC2 would not resolve', async () => {
