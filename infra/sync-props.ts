@@ -464,19 +464,32 @@ export function syncPropsWarnings(
 }
 
 /**
- * `inventory` without `reconcileSchedule`: the sync construct and the member forwarder say the same. Without a
- * snapshot the inventory never learns of an asset that no event names after the deploy.
+ * `inventory` without `reconcileSchedule` (without a snapshot the inventory never learns of an asset that no event
+ * names after the deploy), and a reconcile so frequent that its runs overlap: the sync construct and the member
+ * forwarder say the same.
  */
 export function inventoryOptionWarnings(props: InventoryOptionProps): SettingsWarning[] {
-  if (props.inventory !== true || props.reconcileSchedule !== undefined) return [];
-  return [
-    {
+  const warnings: SettingsWarning[] = [];
+  const expression = props.reconcileSchedule?.expressionString;
+  const rate = expression === undefined || Token.isUnresolved(expression) ? null : /^rate\((\d+) minutes?\)$/.exec(expression);
+  if (rate !== null && Number(rate[1]) < RECONCILE_MIN_MINUTES) {
+    warnings.push({
+      id: 'reconcile:frequent',
+      message: `reconcileSchedule ${expression}: each run lists every instance, VPC and subnet of the region and may take up to 5 minutes, so runs closer than ${RECONCILE_MIN_MINUTES} minutes overlap and spend the account's EC2 Describe* request budget that the describer and others share; reconcile heals what events missed, which rate(1 hour) to rate(6 hours) does (docs/reconcile.md)`,
+    });
+  }
+  if (props.inventory === true && props.reconcileSchedule === undefined) {
+    warnings.push({
       id: 'inventory:without-reconcile',
       message:
         "inventory without reconcileSchedule: the inventory holds only the assets that events touch after the deploy, never those that nothing changes, and keeps what events miss; add reconcileSchedule (such as -c reconcileSchedule='rate(6 hours)') for every asset from the first snapshot on (docs/inventory.md)",
-    },
-  ];
+    });
+  }
+  return warnings;
 }
+
+/** Three times the reconcile function's 5-minute timeout: runs further apart do not overlap. */
+const RECONCILE_MIN_MINUTES = 15;
 
 /** The sync function's inventory settings, and their variables. */
 const INVENTORY_KEYS = [

@@ -212,6 +212,21 @@ describe('warnings for settings that deploy but do not do what they seem to', ()
     assert.deepEqual(warningsWithId('inventory:without-reconcile', scheduled), []);
   });
 
+  it('warns when reconcile runs closer than its runs can take, with or without the inventory', () => {
+    for (const [schedule, inventory, warned] of [
+      ['rate(1 minute)', 'true', true],
+      ['rate(10 minutes)', 'false', true],
+      ['rate(15 minutes)', 'true', false],
+      ['rate(1 hour)', 'true', false],
+      ['cron(0 */6 * * ? *)', 'true', false],
+    ] as const) {
+      const warnings = warningsWithId('reconcile:frequent', { redisUrl: REDIS_URL, inventory, reconcileSchedule: schedule });
+      assert.equal(warnings.length, warned ? 1 : 0, schedule);
+      if (warned)
+        assert.match(warnings[0] as string, new RegExp(`^reconcileSchedule ${schedule.replace(/[()]/g, '\\$&')}: .* overlap`));
+    }
+  });
+
   it("warns when redisMaxIdleSeconds keeps connections past the 350 s AWS's network forgets them", () => {
     const idle = (seconds: string, consumer = 'lambda') =>
       warningsOf({ redisUrl: REDIS_URL, consumer, redisMaxIdleSeconds: seconds }).filter((warning) =>
