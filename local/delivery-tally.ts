@@ -16,6 +16,11 @@ export interface Progress {
   readonly pending: number;
   /** Events the queue refused (not in `sent`): never delivered. */
   readonly refused: number;
+  /**
+   * Receipts of an event the subscriber had received already: a publish whose outcome was unknown (Redis stalled
+   * after taking it) is retried, as the deployed function does: delivery is at least once.
+   */
+  readonly receivedAgain: number;
 }
 
 type State = 'sent' | 'handled' | 'delivered';
@@ -28,6 +33,7 @@ type State = 'sent' | 'handled' | 'delivered';
 export function createDeliveryTally() {
   const states = new Map<string, State>();
   const counts = { sent: 0, handled: 0, delivered: 0, refused: 0 };
+  let receivedAgain = 0;
   const move = (body: string, from: readonly State[], to: State) => {
     const key = bodyKey(body);
     const state = states.get(key);
@@ -57,7 +63,10 @@ export function createDeliveryTally() {
     /** The function reported it handled (published): it leaves the queue. */
     handled: (body: string) => move(body, ['sent'], 'handled'),
     /** The subscriber received it. */
-    delivered: (body: string) => move(body, ['sent', 'handled'], 'delivered'),
+    delivered(body: string): void {
+      if (states.get(bodyKey(body)) === 'delivered') receivedAgain += 1;
+      else move(body, ['sent', 'handled'], 'delivered');
+    },
     progress(deadLetterBodies: readonly string[]): Progress {
       // Moved to the dead-letter queue by SQS (never handled), or parked there by the function (reported handled).
       const deadLettered = { sent: 0, handled: 0, delivered: 0 };
@@ -72,6 +81,7 @@ export function createDeliveryTally() {
         missed: counts.handled - deadLettered.handled,
         pending: counts.sent - deadLettered.sent,
         refused: counts.refused,
+        receivedAgain,
       };
     },
   };

@@ -42,6 +42,10 @@ export function summaryLine(counts: RunCounts): string {
     'published while the subscriber was away (Redis pub/sub keeps nothing for it; REQUIRE_SUBSCRIBER=true keeps such events queued)',
   );
   clause(progress.pending, 'still in the queue');
+  clause(
+    progress.receivedAgain,
+    `received again (a publish whose outcome Redis left unknown was retried: delivery is at least once; dedupe by the event's id)`,
+  );
   clause(progress.refused, 'refused by the queue');
   clause(tooLarge, 'too large for the queue');
   clause(unsent, 'read but not sent');

@@ -7,6 +7,7 @@ import { createDeliveryTally } from '../local/delivery-tally.ts';
 import { type InputItem, parseDocument } from '../local/events-input.ts';
 import { startLocalQueue } from '../local/local-queue.ts';
 import { routeEvents, sendToQueue } from '../local/router.ts';
+import { summaryLine } from '../local/run-summary.ts';
 import { toLambdaRecord } from '../local/sqs-records.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { sampleEvents, sqsRecord } from './helpers/records.ts';
@@ -174,6 +175,7 @@ describe("the local pipeline's tally", () => {
       missed: 1,
       pending: 1,
       refused: 0,
+      receivedAgain: 0,
     });
     assert.equal(tally.progress([...deadLetterBodies, body('on-its-way')]).pending, 0);
   });
@@ -185,6 +187,28 @@ describe("the local pipeline's tally", () => {
 
     assert.deepEqual([tally.sent(first), tally.sent(second), tally.sent(first)], [true, true, false]);
     tally.delivered(first);
-    assert.deepEqual(tally.progress([]), { sent: 2, delivered: 1, deadLettered: 0, missed: 0, pending: 1, refused: 0 });
+    assert.deepEqual(tally.progress([]), {
+      sent: 2,
+      delivered: 1,
+      deadLettered: 0,
+      missed: 0,
+      pending: 1,
+      refused: 0,
+      receivedAgain: 0,
+    });
+  });
+
+  it('counts a receipt of an event the subscriber had already received (a retried publish): at least once, said', () => {
+    const tally = createDeliveryTally();
+    tally.sent(body('twice'));
+    tally.delivered(body('twice'));
+    tally.delivered(body('twice'));
+
+    const progress = tally.progress([]);
+    assert.deepEqual([progress.delivered, progress.receivedAgain], [1, 1]);
+    assert.match(
+      summaryLine({ progress, tooLarge: 0, unsent: 0, unreadable: 0, repeats: 0, unshown: 0, inventoryQueued: 0 }),
+      /^delivered 1\/1 events, 0 dead-lettered, 1 received again \(a publish whose outcome Redis left unknown was retried/,
+    );
   });
 });
