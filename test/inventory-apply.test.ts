@@ -1,58 +1,41 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { createHandler, type SyncHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { instance, subnet, vpc } from './helpers/ec2-assets.ts';
+import { startInventoryHandler } from './helpers/inventory-handler.ts';
 import { asSent, assetState, at, CHANGES, INVENTORY, REGION, snapshotPart } from './helpers/inventory-records.ts';
-import { captureLogs, errorOf } from './helpers/log-capture.ts';
+import { errorOf } from './helpers/log-capture.ts';
 import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent } from './helpers/records.ts';
 import { useRedisServer } from './helpers/redis-server.ts';
-import { subscribe } from './helpers/subscriber.ts';
 
 const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier);
-
-interface InventoryRecord {
-  type: string;
-  id: string;
-  account: string;
-  region: string;
-  observedAt: string;
-  deleted: boolean;
-  reason?: string;
-  source: string;
-  item: unknown;
-}
 
 describe('the inventory (INVENTORY=true)', () => {
   const track = closeAfterEach();
   const redis = useRedisServer();
 
   async function setUp(env: Record<string, string> = {}) {
-    const admin = new Redis(redis.port, '127.0.0.1');
-    track({ close: () => admin.disconnect() });
-    await admin.flushall();
-    const changes = track(await subscribe(redis.url, CHANGES, CHANNEL));
-    const logs = captureLogs();
-    const handler: SyncHandler = track(
-      createHandler({ env: { REDIS_URL: redis.url, INVENTORY: 'true', ...env }, logger: logs.logger }),
-    );
-    const apply = async (...records: Parameters<typeof sqsEvent>[0]) => {
-      const response = await handler(sqsEvent(records), lambdaContext());
-      assert.deepEqual(failedIds(response), [], 'every inventory message applied');
-    };
-    const record = async (field: string): Promise<InventoryRecord | undefined> => {
-      const value = await admin.hget(INVENTORY, field);
-      return value === null ? undefined : JSON.parse(value);
-    };
+    const {
+      admin,
+      feed: changes,
+      logs,
+      handler,
+      apply,
+      record,
+    } = await startInventoryHandler({
+      redisUrl: redis.url,
+      env,
+      channels: [CHANGES, CHANNEL],
+      track,
+    });
     /** The change feed so far, parsed. */
     const feed = async () => {
       await sleep(100);
       return changes.on(CHANGES).map((item) => JSON.parse(item.message));
     };
-    return { admin, changes, logs, apply, record, feed };
+    return { admin, changes, logs, handler, apply, record, feed };
   }
 
   it('keeps each asset as EC2 described it, in the documented layout, and announces the change', async () => {
@@ -168,8 +151,7 @@ describe('the inventory (INVENTORY=true)', () => {
   });
 
   it('parks an inventory message that can never be applied, like any bad body', async () => {
-    const { logs } = await setUp();
-    const handler = track(createHandler({ env: { REDIS_URL: redis.url, INVENTORY: 'true' }, logger: logs.logger }));
+    const { logs, handler } = await setUp();
     const bad = assetState({ type: 'instance', items: [{ InstanceId: 'not-an-id' }], observedAt: at(0) });
 
     const response = await handler(sqsEvent([bad]), lambdaContext());
@@ -186,15 +168,16 @@ describe('reconcile snapshots with the inventory on', () => {
   const redis = useRedisServer();
 
   async function setUp() {
-    const admin = new Redis(redis.port, '127.0.0.1');
-    track({ close: () => admin.disconnect() });
-    await admin.flushall();
-    const changes = track(await subscribe(redis.url, CHANGES, CHANNEL));
-    const logs = captureLogs();
-    const handler = track(createHandler({ env: { REDIS_URL: redis.url, INVENTORY: 'true' }, logger: logs.logger }));
-    const apply = async (...records: Parameters<typeof sqsEvent>[0]) => {
-      assert.deepEqual(failedIds(await handler(sqsEvent(records), lambdaContext())), []);
-    };
+    const {
+      admin,
+      feed: changes,
+      logs,
+      apply,
+    } = await startInventoryHandler({
+      redisUrl: redis.url,
+      channels: [CHANGES, CHANNEL],
+      track,
+    });
     const deletedIds = async () =>
       Object.entries(await admin.hgetall(INVENTORY))
         .filter(([, value]) => JSON.parse(value).deleted)

@@ -6,6 +6,7 @@ import { createHandler } from '../lambda/handler.ts';
 import { INVENTORY_COMMANDS } from '../lambda/redis-script.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { instance, vpc } from './helpers/ec2-assets.ts';
+import { startInventoryHandler } from './helpers/inventory-handler.ts';
 import { assetState, at, CHANGES, INVENTORY, snapshotPart } from './helpers/inventory-records.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
@@ -119,21 +120,7 @@ describe('the inventory never rolls a record back, whatever the messages', () =>
   const track = closeAfterEach();
   const redis = useRedisServer();
 
-  async function setUp(env: Record<string, string> = {}) {
-    const admin = new Redis(redis.port, '127.0.0.1');
-    track({ close: () => admin.disconnect() });
-    await admin.flushall();
-    const feed = track(await subscribe(redis.url, CHANGES));
-    const handler = track(
-      createHandler({ env: { REDIS_URL: redis.url, INVENTORY: 'true', ...env }, logger: captureLogs().logger }),
-    );
-    const apply = async (...records: Parameters<typeof sqsEvent>[0]) => {
-      const response = await handler(sqsEvent(records), lambdaContext());
-      assert.deepEqual(response.batchItemFailures, []);
-    };
-    const record = async (field: string) => JSON.parse((await admin.hget(INVENTORY, field)) ?? 'null');
-    return { admin, feed, apply, record, handler };
-  }
+  const setUp = (env: Record<string, string> = {}) => startInventoryHandler({ redisUrl: redis.url, env, track });
 
   it('a message observed before a deletion does not bring the asset back once its tombstone was purged', async () => {
     // Prepare: described alive 3 h ago, not found 2.5 h ago; tombstones kept 1 h.

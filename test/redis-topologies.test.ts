@@ -5,7 +5,8 @@ import { Cluster, Redis } from 'ioredis';
 import { createHandler } from '../lambda/handler.ts';
 import { closeAfterEach } from './helpers/cleanup.ts';
 import { subnet } from './helpers/ec2-assets.ts';
-import { assetState, at, CHANGES, INVENTORY, snapshotPart } from './helpers/inventory-records.ts';
+import { startInventoryHandler } from './helpers/inventory-handler.ts';
+import { assetState, at, CHANGES, snapshotPart } from './helpers/inventory-records.ts';
 import { captureLogs, errorOf } from './helpers/log-capture.ts';
 import { ACCOUNT, CHANNEL, lambdaContext, sqsEvent, sqsRecord, stateChange } from './helpers/records.ts';
 import { type RedisCluster, startRedisCluster } from './helpers/redis-cluster.ts';
@@ -464,37 +465,34 @@ describe('the inventory behind what ElastiCache Serverless and Redis 6.2 answer 
   for (const [what, answer] of fronts) {
     it(`keeps a description and announces it, with a raw event in the same batch: ${what}`, async () => {
       // Prepare
-      const admin = new Redis(redis.port, '127.0.0.1');
-      track({ close: () => admin.disconnect() });
-      await admin.flushall();
       const front = track(await startRespProxy(redis.port, answer));
-      const changes = track(await subscribe(redis.url, CHANGES));
-      const raw = track(await subscribe(redis.url, CHANNEL));
-      const handler = track(
-        createHandler({
-          env: { REDIS_URL: `redis://127.0.0.1:${front.port}`, INVENTORY: 'true', REDIS_CLUSTER: 'false' },
-          logger: captureLogs().logger,
-        }),
-      );
+      const { feed, apply, record } = await startInventoryHandler({
+        redisUrl: redis.url,
+        functionUrl: `redis://127.0.0.1:${front.port}`,
+        env: { REDIS_CLUSTER: 'false' },
+        channels: [CHANGES, CHANNEL],
+        track,
+      });
       const event = sqsRecord({ body: stateChange('i-0123456789abcdef0', 'running') });
 
-      // Act
-      const response = await handler(
-        sqsEvent([assetState({ type: 'subnet', items: [subnet(1)], observedAt: at(0) }), event]),
-        lambdaContext(),
-      );
+      // Act: every record applied, or `apply` fails the test.
+      await apply(assetState({ type: 'subnet', items: [subnet(1)], observedAt: at(0) }), event);
 
       // Assess
-      assert.deepEqual(response.batchItemFailures, []);
-      const record = JSON.parse((await admin.hget(INVENTORY, `subnet/${subnet(1).SubnetId}`)) ?? '{}');
+      const stored = await record(`subnet/${subnet(1).SubnetId}`);
       assert.deepEqual(
-        [record.type, record.id, record.deleted, record.source],
+        [stored?.type, stored?.id, stored?.deleted, stored?.source],
         ['subnet', subnet(1).SubnetId, false, 'describe'],
       );
-      await changes.waitFor(1);
-      assert.equal(JSON.parse(changes.received[0]?.message ?? '{}').change, 'created');
-      await raw.waitFor(1);
-      assert.equal(raw.received[0]?.message, event.body);
+      await feed.waitFor(2);
+      assert.deepEqual(
+        feed.on(CHANGES).map((item) => JSON.parse(item.message).change),
+        ['created'],
+      );
+      assert.deepEqual(
+        feed.on(CHANNEL).map((item) => item.message),
+        [event.body],
+      );
     });
   }
 });
