@@ -13,6 +13,7 @@ import { askNoMetadataService, EMULATOR_CREDENTIALS, isLoopbackUrl } from './loc
 import { wholeNumber } from './poller-cli.ts';
 import { explainAwsError } from './preflight.ts';
 import { regionOfQueueUrl } from './sqs-records.ts';
+import { columns } from './terminal.ts';
 
 export const DLQ_USAGE = `Usage: npm run dlq -- --queue-url DLQ_URL [--redrive] [options]
 
@@ -129,7 +130,8 @@ export async function runDlq(argv: readonly string[], deps: DlqDeps = {}): Promi
         item.detailType,
         item.why,
       ]);
-      for (const line of table(['MESSAGE ID', 'GROUP', 'RECEIVES', 'SENT', 'EVENT ID', 'DETAIL-TYPE', 'WHY'], rows)) write(line);
+      for (const line of columns(['MESSAGE ID', 'GROUP', 'RECEIVES', 'SENT', 'EVENT ID', 'DETAIL-TYPE', 'WHY'], rows))
+        write(line);
     }
     if (!values.redrive) return 0;
     if (waiting === 0 && listed.length === 0) {
@@ -252,14 +254,4 @@ function reasonOf(parked: string | undefined): string {
   if (parked === undefined) return 'failed every receive (maxReceiveCount)';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is taken out.
   return `parked: ${parked.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 160)}`;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const format = (row: readonly string[]) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [format(header), ...rows.map(format)];
 }

@@ -1,5 +1,6 @@
 import type { InventoryRecord } from './inventory-pipeline.ts';
 import type { InventoryMessage } from './inventory-subscriber.ts';
+import { columns } from './terminal.ts';
 
 type Item = {
   readonly State?: { readonly Name?: string } | string;
@@ -41,11 +42,5 @@ export function inventoryTable(records: readonly InventoryRecord[]): string[] {
       ];
     });
   const header = ['type', 'id', 'region', 'state', 'name', 'observed at', 'source'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
+  return columns(header, rows);
 }

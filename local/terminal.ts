@@ -10,6 +10,17 @@ export function printable(text: string): string {
   });
 }
 
+/** Rows as aligned columns, two spaces apart, the header first. */
+export function columns(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [format(header), ...rows.map(format)];
+}
+
 export interface Output {
   /** One line, made printable. */
   say(line: string): void;
