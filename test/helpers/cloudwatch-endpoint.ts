@@ -6,9 +6,9 @@
  * real client's serialization, compression and error parsing run.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 
 export interface ReceivedDatum {
   readonly MetricName: string;
@@ -57,71 +57,61 @@ export async function startCloudWatchEndpoint(): Promise<CloudWatchEndpoint> {
     });
     response.end(JSON.stringify({ __type: type, message }));
   };
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (request.headers['x-amz-target'] !== TARGET) {
-        fail(response, 400, 'InvalidAction', 'com.amazon.coral.service#UnknownOperationException', 'unknown operation');
-        return;
+  const local = await startAwsJsonEndpoint((request, raw, response) => {
+    if (request.headers['x-amz-target'] !== TARGET) {
+      fail(response, 400, 'InvalidAction', 'com.amazon.coral.service#UnknownOperationException', 'unknown operation');
+      return;
+    }
+    calls += 1;
+    if (behaviour === 'stall') return;
+    const region = /Credential=[^/]+\/\d{8}\/([^/]+)\/monitoring\//.exec(request.headers.authorization ?? '')?.[1] ?? '';
+    if (behaviour === 'deny') {
+      fail(
+        response,
+        403,
+        'AccessDenied',
+        'com.amazon.coral.service#AccessDeniedException',
+        'User: arn:aws:sts::123456789012:assumed-role/poller/i-0abc is not authorized to perform: cloudwatch:PutMetricData because no identity-based policy allows the cloudwatch:PutMetricData action',
+      );
+      return;
+    }
+    const gzipped = request.headers['content-encoding'] === 'gzip';
+    const body = gzipped ? gunzipSync(raw) : raw;
+    const invalid = (message: string) =>
+      fail(response, 400, 'InvalidParameterValue', 'com.amazonaws.cloudwatch#InvalidParameterValueException', message);
+    if (body.length > MAX_BODY_BYTES) {
+      fail(response, 413, 'RequestEntityTooLarge', 'com.amazon.coral.service#RequestEntityTooLargeException', 'too large');
+      return;
+    }
+    const input = JSON.parse(body.toString('utf8')) as { Namespace?: string; MetricData?: ReceivedDatum[] };
+    const datums = input.MetricData ?? [];
+    if (input.Namespace === undefined || datums.length === 0) {
+      fail(response, 400, 'MissingParameter', 'com.amazonaws.cloudwatch#MissingRequiredParameterException', 'required');
+      return;
+    }
+    if (datums.length > 1000) return invalid(`${datums.length} metrics: at most 1000`);
+    for (const datum of datums) {
+      const values = datum.Values ?? [];
+      if (values.length > 150) return invalid(`${datum.MetricName}: ${values.length} values, at most 150`);
+      if (!values.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+        return invalid(`${datum.MetricName}: NaN, Infinity and -Infinity are not supported`);
       }
-      calls += 1;
-      if (behaviour === 'stall') return;
-      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\/monitoring\//.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (behaviour === 'deny') {
-        fail(
-          response,
-          403,
-          'AccessDenied',
-          'com.amazon.coral.service#AccessDeniedException',
-          'User: arn:aws:sts::123456789012:assumed-role/poller/i-0abc is not authorized to perform: cloudwatch:PutMetricData because no identity-based policy allows the cloudwatch:PutMetricData action',
-        );
-        return;
+      if (datum.Counts !== undefined && datum.Counts.length !== values.length) {
+        return invalid(`${datum.MetricName}: Counts and Values differ in length`);
       }
-      const gzipped = request.headers['content-encoding'] === 'gzip';
-      const raw = Buffer.concat(chunks);
-      const body = gzipped ? gunzipSync(raw) : raw;
-      const invalid = (message: string) =>
-        fail(response, 400, 'InvalidParameterValue', 'com.amazonaws.cloudwatch#InvalidParameterValueException', message);
-      if (body.length > MAX_BODY_BYTES) {
-        fail(response, 413, 'RequestEntityTooLarge', 'com.amazon.coral.service#RequestEntityTooLargeException', 'too large');
-        return;
-      }
-      const input = JSON.parse(body.toString('utf8')) as { Namespace?: string; MetricData?: ReceivedDatum[] };
-      const datums = input.MetricData ?? [];
-      if (input.Namespace === undefined || datums.length === 0) {
-        fail(response, 400, 'MissingParameter', 'com.amazonaws.cloudwatch#MissingRequiredParameterException', 'required');
-        return;
-      }
-      if (datums.length > 1000) return invalid(`${datums.length} metrics: at most 1000`);
-      for (const datum of datums) {
-        const values = datum.Values ?? [];
-        if (values.length > 150) return invalid(`${datum.MetricName}: ${values.length} values, at most 150`);
-        if (!values.every((value) => typeof value === 'number' && Number.isFinite(value))) {
-          return invalid(`${datum.MetricName}: NaN, Infinity and -Infinity are not supported`);
-        }
-        if (datum.Counts !== undefined && datum.Counts.length !== values.length) {
-          return invalid(`${datum.MetricName}: Counts and Values differ in length`);
-        }
-      }
-      received.push({ region, namespace: input.Namespace, datums, gzipped });
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
-      response.end('{}');
-    });
+    }
+    received.push({ region, namespace: input.Namespace, datums, gzipped });
+    response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+    response.end('{}');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: local.endpoint,
     received,
     calls: () => calls,
     behave: (next) => {
       behaviour = next;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }
 

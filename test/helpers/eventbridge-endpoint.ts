@@ -4,8 +4,7 @@
  * its per-entry failures, so that the real client's serialization and the sender's chunking and retries run.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 
 export interface ReceivedEntry {
   readonly Source: string;
@@ -34,61 +33,50 @@ export async function startEventBridgeEndpoint(): Promise<EventBridgeEndpoint> {
   const received: ReceivedEntry[] = [];
   let requests = 0;
   let failing = 0;
-  const server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const reply = (status: number, answer: object) => {
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-        response.end(JSON.stringify(answer));
-      };
-      if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
-        reply(400, { __type: 'UnknownOperationException', message: `unknown operation ${request.headers['x-amz-target']}` });
-        return;
+  const local = await startAwsJsonEndpoint((request, raw, response) => {
+    const body = raw.toString('utf8');
+    const reply = (status: number, answer: object) => {
+      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+      response.end(JSON.stringify(answer));
+    };
+    if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
+      reply(400, { __type: 'UnknownOperationException', message: `unknown operation ${request.headers['x-amz-target']}` });
+      return;
+    }
+    const entries = (JSON.parse(body) as { Entries?: ReceivedEntry[] }).Entries ?? [];
+    // EventBridge's measure of an entry: 14 bytes for Time, then Source, DetailType, Detail and Resources in UTF-8.
+    const bytes = entries.reduce(
+      (sum, entry) =>
+        sum +
+        (entry.Time === undefined ? 0 : 14) +
+        [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])].reduce(
+          (size, text) => size + Buffer.byteLength(text ?? ''),
+          0,
+        ),
+      0,
+    );
+    if (entries.length === 0 || entries.length > 10 || bytes > MAX_BYTES) {
+      reply(400, { __type: 'ValidationException', message: `${entries.length} entries of ${bytes} bytes: over the limit` });
+      return;
+    }
+    requests += 1;
+    const answers = entries.map((entry) => {
+      if (failing > 0) {
+        failing -= 1;
+        return { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service error.' };
       }
-      const entries = (JSON.parse(body) as { Entries?: ReceivedEntry[] }).Entries ?? [];
-      // EventBridge's measure of an entry: 14 bytes for Time, then Source, DetailType, Detail and Resources in UTF-8.
-      const bytes = entries.reduce(
-        (sum, entry) =>
-          sum +
-          (entry.Time === undefined ? 0 : 14) +
-          [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])].reduce(
-            (size, text) => size + Buffer.byteLength(text ?? ''),
-            0,
-          ),
-        0,
-      );
-      if (entries.length === 0 || entries.length > 10 || bytes > MAX_BYTES) {
-        reply(400, { __type: 'ValidationException', message: `${entries.length} entries of ${bytes} bytes: over the limit` });
-        return;
-      }
-      requests += 1;
-      const answers = entries.map((entry) => {
-        if (failing > 0) {
-          failing -= 1;
-          return { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service error.' };
-        }
-        received.push(entry);
-        return { EventId: randomUUID() };
-      });
-      reply(200, { FailedEntryCount: answers.filter((answer) => 'ErrorCode' in answer).length, Entries: answers });
+      received.push(entry);
+      return { EventId: randomUUID() };
     });
+    reply(200, { FailedEntryCount: answers.filter((answer) => 'ErrorCode' in answer).length, Entries: answers });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: local.endpoint,
     received,
     requests: () => requests,
     failEntries: (count) => {
       failing += count;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }

@@ -3,8 +3,7 @@
  * `X-Amz-Target: secretsmanager.GetSecretValue`), with its error for an unknown secret, so that the real client's
  * serialization and error parsing run.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 
 export interface SecretsManagerEndpoint {
   readonly endpoint: string;
@@ -15,39 +14,30 @@ export interface SecretsManagerEndpoint {
 
 export async function startSecretsManagerEndpoint(secrets: Record<string, string>): Promise<SecretsManagerEndpoint> {
   const asked: string[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
-    });
-    request.on('end', () => {
-      const answer = (status: number, payload: object, errorType?: string) => {
-        response.writeHead(status, {
-          'content-type': 'application/x-amz-json-1.1',
-          ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
-        });
-        response.end(JSON.stringify(payload));
-      };
-      if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
-        answer(400, { __type: 'UnknownOperationException' }, 'UnknownOperationException');
-        return;
-      }
-      const { SecretId } = JSON.parse(body) as { SecretId: string };
-      asked.push(SecretId);
-      const value = secrets[SecretId];
-      if (value === undefined) {
-        const message = "Secrets Manager can't find the specified secret.";
-        answer(400, { __type: 'ResourceNotFoundException', message }, 'ResourceNotFoundException');
-        return;
-      }
-      answer(200, { ARN: SecretId, Name: SecretId.split(':').at(-1), SecretString: value, VersionId: 'v1' });
-    });
+  const local = await startAwsJsonEndpoint((request, body, response) => {
+    const answer = (status: number, payload: object, errorType?: string) => {
+      response.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
+      });
+      response.end(JSON.stringify(payload));
+    };
+    if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
+      answer(400, { __type: 'UnknownOperationException' }, 'UnknownOperationException');
+      return;
+    }
+    const { SecretId } = JSON.parse(body.toString('utf8')) as { SecretId: string };
+    asked.push(SecretId);
+    const value = secrets[SecretId];
+    if (value === undefined) {
+      answer(
+        400,
+        { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." },
+        'ResourceNotFoundException',
+      );
+      return;
+    }
+    answer(200, { ARN: SecretId, Name: SecretId.split(':').at(-1), SecretString: value, VersionId: 'v1' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    asked,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { ...local, asked };
 }
